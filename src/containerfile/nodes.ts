@@ -39,7 +39,7 @@ export interface Heredoc {
 }
 
 export interface Flag {
-  /** As written after flag extraction, without the leading `--`: `from=build`, `link`. */
+  /** As written, quotes and escapes removed, with the leading `--`: `--from=build`, `--link`. */
   raw: string;
   name: string;
   /** `undefined` for a bare `--flag`. */
