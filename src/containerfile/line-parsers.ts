@@ -20,7 +20,7 @@ export class ArgsError extends Error {
 /** Keywords whose argument text is one string (or JSON for the first three). */
 export type ArgsShape = 'maybeJSON' | 'maybeJSONToList' | 'nameOrNameVal' | 'nameVal' | 'words' | 'string' | 'healthcheck' | 'onbuild' | 'unknown';
 
-export const SHAPES: Readonly<Record<string, ArgsShape>> = {
+const SHAPE_TABLE: Readonly<Record<string, ArgsShape>> = {
   add: 'maybeJSONToList',
   arg: 'nameOrNameVal',
   cmd: 'maybeJSON',
@@ -40,6 +40,9 @@ export const SHAPES: Readonly<Record<string, ArgsShape>> = {
   volume: 'maybeJSONToList',
   workdir: 'string',
 };
+
+/** A Map, not the object: keywords come from user input (`__proto__` is a keyword too). */
+export const SHAPES: ReadonlyMap<string, ArgsShape> = new Map(Object.entries(SHAPE_TABLE));
 
 const WHITESPACE = /[\t\v\f\r ]+/;
 
@@ -180,7 +183,7 @@ function healthcheck(rest: string): NodeArgs {
 
 /** Shapes the arguments of every keyword except ONBUILD (which the parser recurses into). */
 export function shapeArgs(keyword: string, rest: string, escape: string): NodeArgs {
-  const shape = SHAPES[keyword] ?? 'unknown';
+  const shape = SHAPES.get(keyword) ?? 'unknown';
   switch (shape) {
     case 'maybeJSON':
       return maybeJSON(rest);

@@ -81,3 +81,10 @@ describe('parser never crashes or hangs', () => {
     parsesOrThrowsTyped(bin.toString('utf8'));
   });
 });
+
+describe('keywords that are Object.prototype names', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('%s is just an unknown keyword', (kw) => {
+    parsesOrThrowsTyped(`FROM busybox\n${kw} a b\n`);
+    parsesOrThrowsTyped(`FROM busybox\nONBUILD ${kw} x\n`);
+  });
+});
