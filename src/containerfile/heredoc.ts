@@ -42,6 +42,8 @@ export function parseHeredocMarker(word: string): HeredocMarker | undefined {
 
 /** All heredoc markers on an instruction line, in order. A line the lexer cannot split has none. */
 export function heredocMarkersInLine(line: string): HeredocMarker[] {
+  // Every marker word contains `<<`; most lines have none, and lexing them is the costly part.
+  if (!line.includes('<<')) return [];
   let words: string[];
   try {
     words = expandWords(line, NO_ENV, { rawQuotes: true, rawEscapes: true, skipUnsetEnv: true }).words;

@@ -99,6 +99,7 @@ class Parser {
       const node = this.nodeFromLine(logical, 0, startLine);
       this.readHeredocs(node, logical);
       node.endLine = this.index > 0 ? this.lines[this.index - 1]!.number : startLine;
+      if (node.args.kind === 'onbuild') node.args.trigger.endLine = node.endLine;
       node.comments = this.comments;
       this.comments = [];
       this.nodes.push(node);

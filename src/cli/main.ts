@@ -1,0 +1,75 @@
+/**
+ * The obox command line: parse flags, call the library, print. Nothing else lives here.
+ * Command actions import their library code lazily so `obox --help` and quick commands stay fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { isOboxError } from '../errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { log, LogLevels, setLogLevel, type LogLevel } from './log.js';
+import { registerParse } from './commands/parse.js';
+
+export interface GlobalOptions {
+  root?: string;
+  debug?: boolean;
+  logLevel: LogLevel;
+}
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../../package.json') as { version: string }).version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('obox')
+    .description('Daemonless OCI image builder: Containerfile in, docker-loadable image out.')
+    .version(version(), '-V, --version', 'print the obox version')
+    .option('--root <dir>', 'store directory (default: $OBOX_ROOT, /var/lib/obox as root, else ~/.local/share/obox)')
+    .option('--debug', 'show debug output and stack traces')
+    .addOption(new Option('--log-level <level>', 'diagnostics shown on stderr').choices(LogLevels).default('warn'))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: true })
+    .exitOverride()
+    .hook('preAction', (cmd) => {
+      const opts = cmd.optsWithGlobals<GlobalOptions>();
+      setLogLevel(opts.debug ? 'debug' : opts.logLevel);
+    });
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 bad input or failed step, 2 usage, 3 environment (missing tool, permission,\n' +
+      'disk, store), 70 internal error, 130 interrupted.',
+  );
+  registerParse(program);
+  return program;
+}
+
+function wantsDebug(argv: string[]): boolean {
+  return argv.includes('--debug');
+}
+
+/** Runs the CLI and returns the exit code. Never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        return ExitCode.ok;
+      }
+      return ExitCode.usage;
+    }
+    if (isOboxError(e)) {
+      log.error(`error: ${e.describe()}`);
+      if (wantsDebug(argv) && e.stack) log.error(e.stack);
+      return exitCodeFor(e.code);
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    log.error(`internal error: ${err.message}`);
+    if (wantsDebug(argv)) log.error(err.stack ?? '');
+    else log.error('(this is a bug in obox; run again with --debug for details)');
+    return ExitCode.internal;
+  }
+}
