@@ -8,6 +8,7 @@ import { isOboxError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { log, LogLevels, setLogLevel, type LogLevel } from './log.js';
 import { registerParse } from './commands/parse.js';
+import { installSignalHandlers } from './signals.js';
 
 export interface GlobalOptions {
   root?: string;
@@ -49,6 +50,7 @@ function wantsDebug(argv: string[]): boolean {
 
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
+  installSignalHandlers();
   const program = buildProgram();
   for (const cmd of program.commands) cmd.exitOverride();
   try {
