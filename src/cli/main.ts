@@ -8,6 +8,7 @@ import { isOboxError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { log, LogLevels, setLogLevel, type LogLevel } from './log.js';
 import { registerParse } from './commands/parse.js';
+import { registerImageCommands } from './commands/images.js';
 import { installSignalHandlers } from './signals.js';
 
 export interface GlobalOptions {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
       'disk, store), 70 internal error, 130 interrupted.',
   );
   registerParse(program);
+  registerImageCommands(program);
   return program;
 }
 
