@@ -64,7 +64,7 @@ export class ContainerfileError extends OboxError {
   readonly location: SourceLocation;
 
   constructor(
-    code: typeof ErrorCodes.syntax | typeof ErrorCodes.semantic | typeof ErrorCodes.notFound,
+    code: typeof ErrorCodes.syntax | typeof ErrorCodes.semantic | typeof ErrorCodes.notFound | typeof ErrorCodes.stepFailed | typeof ErrorCodes.invalidArchive,
     message: string,
     location: SourceLocation,
     options: OboxErrorOptions = {},
@@ -85,9 +85,13 @@ export class ContainerfileError extends OboxError {
       out.push(` ${gutter} | ${visibleTabs(shown.text)}`);
       out.push(` ${pad} | ${' '.repeat(Math.max(0, shown.column - 1))}${'^'.repeat(span)}`);
     }
+    if (this.detail) out.push(this.detail);
     if (this.hint) out.push(`hint: ${this.hint}`);
     return out.join('\n');
   }
+
+  /** Extra text shown under the caret (e.g. the last lines a failed RUN printed). */
+  detail: string | undefined;
 }
 
 function visibleTabs(text: string): string {

@@ -9,6 +9,8 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { log, LogLevels, setLogLevel, type LogLevel } from './log.js';
 import { registerParse } from './commands/parse.js';
 import { registerImageCommands } from './commands/images.js';
+import { registerBuild } from './commands/build.js';
+import { registerArchiveCommands } from './commands/archives.js';
 import { installSignalHandlers } from './signals.js';
 
 export interface GlobalOptions {
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
   );
   registerParse(program);
   registerImageCommands(program);
+  registerBuild(program);
+  registerArchiveCommands(program);
   return program;
 }
 

@@ -33,3 +33,4 @@ export { HashCounter, type Sha256Digest } from './digest.js';
 export { hostFs, type LayerFs, type FileInfo, type FileType, type Xattr, type ReadHandle, type WriteHandle } from './fs.js';
 export { defaultXattrFilter, type XattrFilter } from './xattrs.js';
 export { OPAQUE_MARKER, WHITEOUT_PREFIX, opaqueXattr, type OverlayXattrNamespace } from './overlay.js';
+export { pruneUnchangedDirs } from './prune-upper.js';

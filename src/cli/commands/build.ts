@@ -1,0 +1,117 @@
+/** `obox build`: parse flags, run the executor, write outputs, print a summary. */
+import { Option, type Command } from 'commander';
+import { ErrorCodes, OboxError } from '../../errors.js';
+import { humanSize } from '../format.js';
+import { createProgress, type ProgressMode } from '../progress.js';
+import { interruptSignal } from '../signals.js';
+import { readStdin } from '../stdin.js';
+import { openStore } from '../store.js';
+
+interface BuildFlags {
+  file?: string;
+  tag: string[];
+  buildArg: string[];
+  target?: string;
+  network: 'host' | 'none';
+  platform?: string;
+  cache: boolean;
+  label: string[];
+  iidfile?: string;
+  output: string[];
+  quiet?: boolean;
+  progress: ProgressMode;
+  secret: string[];
+  runtime?: string;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function keyValue(items: string[], what: string, allowBare: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq === -1) {
+      if (!allowBare) throw new OboxError(ErrorCodes.usage, `${what} ${JSON.stringify(item)} must be KEY=VALUE`);
+      const fromEnv = process.env[item];
+      if (fromEnv !== undefined) out.set(item, fromEnv); // docker: --build-arg NAME takes NAME from the environment
+      continue;
+    }
+    out.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return out;
+}
+
+function secrets(items: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const fields = new Map(item.split(',').map((f) => [f.slice(0, f.indexOf('=') === -1 ? f.length : f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+    const id = fields.get('id');
+    const src = fields.get('src') ?? fields.get('source');
+    if (!id || !src) throw new OboxError(ErrorCodes.usage, `--secret ${JSON.stringify(item)} must be id=ID,src=FILE`);
+    out.set(id, src);
+  }
+  return out;
+}
+
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('build an image from a Containerfile, with overlayfs and runc, no daemon')
+    .argument('[context]', 'build context directory', '.')
+    .option('-f, --file <file>', 'the Containerfile (default: CONTEXT/Containerfile, then CONTEXT/Dockerfile; - reads stdin)')
+    .option('-t, --tag <name>', 'name the image (repeatable)', collect, [])
+    .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect, [])
+    .option('--target <stage>', 'build up to this stage')
+    .addOption(new Option('--network <mode>', 'network for RUN steps').choices(['host', 'none']).default('host'))
+    .option('--platform <os/arch>', 'target platform (default: this machine)')
+    .option('--no-cache', 'do not use the build cache')
+    .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
+    .option('--iidfile <file>', 'write the image ID to this file')
+    .option('-o, --output <spec>', 'also write the image: FILE.tar, type=docker|oci,dest=F[,tar=false], type=local,dest=DIR (repeatable)', collect, [])
+    .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
+    .option('--runtime <runc|crun|path>', 'OCI runtime for RUN steps', undefined)
+    .option('-q, --quiet', 'print only the image ID')
+    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'tty', 'plain']).default('auto'))
+    .action(async (context: string, flags: BuildFlags, cmd: Command) => {
+      const [{ readContainerfile }, { build }, { writeOutputs, parseOutputSpec }] = await Promise.all([
+        import('../../containerfile/locate.js'),
+        import('../../executor/build.js'),
+        import('../outputs.js'),
+      ]);
+      const outputs = flags.output.map(parseOutputSpec);
+      const source = await readContainerfile({ file: flags.file, contextDir: context, readStdin });
+      const store = await openStore(cmd);
+      const onEvent = createProgress(flags.quiet ? 'quiet' : flags.progress);
+      const sde = process.env.SOURCE_DATE_EPOCH;
+      const result = await build({
+        store,
+        containerfile: { text: source.text, display: source.display },
+        contextDir: context,
+        buildArgs: keyValue(flags.buildArg, '--build-arg', true),
+        ...(flags.target !== undefined ? { target: flags.target } : {}),
+        network: flags.network,
+        ...(flags.platform ? { platform: flags.platform } : {}),
+        labels: Object.fromEntries(keyValue(flags.label, '--label', false)),
+        tags: flags.tag,
+        secrets: secrets(flags.secret),
+        ...(flags.runtime ? { runtime: flags.runtime } : {}),
+        signal: interruptSignal,
+        onEvent,
+        ...(sde !== undefined && /^\d+$/.test(sde) ? { sourceDateEpoch: Number(sde) } : {}),
+      });
+      await writeOutputs(store, result.image, result.names, outputs, onEvent);
+      if (flags.iidfile) {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(flags.iidfile, result.id);
+      }
+      if (flags.quiet) {
+        process.stdout.write(`${result.id}\n`);
+        return;
+      }
+      const tags = result.names.length > 0 ? ` ${result.names.join(', ')}` : '';
+      process.stderr.write(
+        `=> built ${result.id.slice(0, 19)}${tags}: ${result.layers} layers, ${humanSize(result.newBytes)} new, ${(result.durationMs / 1000).toFixed(1)}s\n`,
+      );
+      process.stdout.write(`${result.id}\n`);
+    });
+}

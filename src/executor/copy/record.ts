@@ -1,0 +1,94 @@
+/**
+ * Building digest records from walked entries, the same way whether the entry is being copied
+ * (copy.ts) or only hashed (digest.ts).
+ */
+import { createHash } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import { splitDev } from '../../layer/fs.js';
+import type { EntryMetadata } from './metadata.js';
+import { xattrStrings } from './metadata.js';
+import type { PlannedSource } from './plan.js';
+import type { CopyRecord, FileHashMemo } from './summary.js';
+import type { SourceEntry } from './walk.js';
+
+export function recordPath(item: PlannedSource, entry: SourceEntry): string {
+  return entry.rel === '' ? item.key : `${item.key}/${entry.rel}`;
+}
+
+/** The symlink target as a byte string (latin1: one character per byte, exact). */
+export async function readLinkBytes(host: string): Promise<Buffer> {
+  return fsp.readlink(host, { encoding: 'buffer' });
+}
+
+export function makeRecord(
+  item: PlannedSource,
+  entry: SourceEntry,
+  meta: EntryMetadata,
+  extra: { content?: string; link?: Buffer; size?: number } = {},
+): CopyRecord {
+  const dev = meta.type === 'char' || meta.type === 'block' ? splitDev(entry.st.rdev) : { major: 0, minor: 0 };
+  return {
+    path: recordPath(item, entry),
+    type: meta.type,
+    mode: meta.mode,
+    uid: meta.uid,
+    gid: meta.gid,
+    size: extra.size ?? (meta.type === 'file' ? Number(entry.st.size) : 0),
+    content: extra.content ?? '',
+    link: extra.link ? extra.link.toString('latin1') : '',
+    devMajor: dev.major,
+    devMinor: dev.minor,
+    xattrs: xattrStrings(meta.xattrs),
+  };
+}
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const CHUNK = 1024 * 1024;
+
+/** Opens a source file for reading, refusing a symlink or anything but a regular file. */
+export async function openSourceFile(host: string): Promise<fsp.FileHandle> {
+  const fh = await fsp.open(host, READ_FLAGS);
+  try {
+    if (!(await fh.stat()).isFile()) throw Object.assign(new Error(`${host} is no longer a regular file`), { code: 'EINVAL' });
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return fh;
+}
+
+/** Reads a file in chunks, passing each to `sink`; returns its sha256 and size. */
+export async function streamFile(host: string, sink?: (chunk: Buffer) => Promise<void>): Promise<{ digest: string; size: number }> {
+  const fh = await openSourceFile(host);
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let size = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      h.update(chunk);
+      size += bytesRead;
+      if (sink) await sink(chunk);
+    }
+  } finally {
+    await fh.close();
+  }
+  return { digest: `sha256:${h.digest('hex')}`, size };
+}
+
+/** The memo key of a file: path and the stat fields git's index trusts. */
+export function memoKey(host: string, st: SourceEntry['st']): string {
+  return `${host}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** sha256 of a file's content, from the memo when the file is unchanged. */
+export async function hashFile(host: string, st: SourceEntry['st'], memo?: FileHashMemo): Promise<string> {
+  const key = memoKey(host, st);
+  const known = memo?.get(key);
+  if (known !== undefined) return known;
+  const { digest } = await streamFile(host);
+  memo?.set(key, digest);
+  return digest;
+}

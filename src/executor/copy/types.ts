@@ -1,0 +1,74 @@
+/**
+ * The input of a COPY or ADD step, independent of how the executor got it.
+ */
+import type { AddInstruction, CopyInstruction, CopySource } from '../../instructions/index.js';
+import type { FetchLike } from './download.js';
+import type { SourceTree } from './source-tree.js';
+import type { FileHashMemo } from './summary.js';
+
+export interface CopyRequest {
+  kind: 'copy' | 'add';
+  /**
+   * Sources in the order written, values expanded (the plan's `expanded` instruction): paths,
+   * URLs (ADD) and heredocs (bodies already expanded when the delimiter was unquoted).
+   */
+  sources: readonly CopySource[];
+  /** The destination as written (expanded); relative to `workdir` unless absolute. */
+  dest: string;
+  /** The stage's working directory at this step; '/' when unset. */
+  workdir?: string | undefined;
+  /** Where path sources are read: contextSource(...) or, for --from, rootfsSource(...). */
+  tree: SourceTree;
+  chown?: string | undefined;
+  chmod?: string | undefined;
+  excludes?: readonly string[] | undefined;
+  /** COPY --parents. */
+  parents?: boolean | undefined;
+  /** --link: accepted; obox copies the same way either way (see README of this module). */
+  link?: boolean | undefined;
+  /** ADD --checksum. */
+  checksum?: string | undefined;
+  /** ADD --unpack; undefined: local archives are unpacked, downloads are not. */
+  unpack?: boolean | undefined;
+  /** ADD --keep-git-dir (git sources are not supported yet). */
+  keepGitDir?: boolean | undefined;
+}
+
+export interface CopyOptions {
+  /** Where downloads and heredoc files are staged (a fresh dir is made inside); default os.tmpdir(). */
+  tempDir?: string | undefined;
+  /** Seconds since the epoch: every copied entry gets it as mtime (SOURCE_DATE_EPOCH). */
+  timestamp?: number | undefined;
+  /**
+   * A wildcard that matches nothing: 'allow' (BuildKit: the source is skipped; the default) or
+   * 'error' when the whole instruction then copies nothing (the classic builder's
+   * "no source files were specified").
+   */
+  emptyWildcard?: 'allow' | 'error' | undefined;
+  /** The root filesystem whose /etc/passwd and /etc/group resolve --chown names (default: the destination). */
+  userRoot?: string | undefined;
+  /** Content hashes memoised across steps (digests). */
+  hashMemo?: FileHashMemo | undefined;
+  /** Replaces node-fetch for downloads (tests, proxies). */
+  fetch?: FetchLike | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** A CopyRequest from a typed, expanded COPY or ADD instruction. */
+export function copyRequestFrom(
+  instruction: CopyInstruction | AddInstruction,
+  where: { tree: SourceTree; workdir?: string | undefined },
+): CopyRequest {
+  const common = {
+    sources: instruction.sources,
+    dest: instruction.dest,
+    workdir: where.workdir,
+    tree: where.tree,
+    chown: instruction.chown,
+    chmod: instruction.chmod,
+    excludes: instruction.excludes,
+    link: instruction.link,
+  };
+  if (instruction.kind === 'copy') return { kind: 'copy', ...common, parents: instruction.parents };
+  return { kind: 'add', ...common, checksum: instruction.checksum, unpack: instruction.unpack, keepGitDir: instruction.keepGitDir };
+}

@@ -1,0 +1,141 @@
+/**
+ * Writing one planned source into its target, entry by entry (fsutil's copier, `cp -a`-like):
+ *
+ * - A directory entry merges into an existing directory (which then takes the source's owner,
+ *   mode and times, as BuildKit overwrites the metadata of nested directories) and is created
+ *   otherwise; anything else in its way is an error ("cannot copy to non-directory").
+ * - A non-directory entry replaces a file or symlink in its way — the symlink itself, never
+ *   what it points to — and refuses to replace a directory ("cannot replace to directory").
+ * - Regular files that are hardlinked to each other in the source stay hardlinked (within one
+ *   source, as in BuildKit, whose copier is per source).
+ * - Symlinks are copied as symlinks; devices and fifos are recreated; sockets are skipped.
+ * - Directory metadata is applied after their contents, deepest first, so their mtimes stick.
+ *
+ * The target is inside the destination root (dest.ts resolved it), and every directory below it
+ * that the walk goes through is checked to be a real directory, so writes cannot be redirected.
+ */
+import { constants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { ErrorCodes } from '../../errors.js';
+import { hostFs } from '../../layer/index.js';
+import { splitDev } from '../../layer/fs.js';
+import { containerPathOf } from './dest.js';
+import { CopyError, isNotFound } from './errors.js';
+import { applyMetadata, metadataFor, typeOf, type EntryMetadata, type MetadataRules } from './metadata.js';
+import type { PlannedSource } from './plan.js';
+import { makeRecord, readLinkBytes, streamFile } from './record.js';
+import type { CopyRecord, Tally } from './summary.js';
+import { walkSource, type WalkFilters } from './walk.js';
+
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export interface WriteContext {
+  /** The destination root filesystem (host path, resolved). */
+  root: string;
+  rules: Omit<MetadataRules, 'keepOwners'>;
+  filters: WalkFilters;
+  tally: Tally;
+  records: CopyRecord[];
+}
+
+async function lstatOrNull(p: string) {
+  try {
+    return await fsp.lstat(p);
+  } catch (e) {
+    if (isNotFound(e)) return null;
+    throw e;
+  }
+}
+
+async function copyContent(src: string, dest: string): Promise<{ digest: string; size: number }> {
+  const out = await fsp.open(dest, CREATE, 0o600);
+  try {
+    return await streamFile(src, async (chunk) => {
+      let off = 0;
+      while (off < chunk.length) off += (await out.write(chunk, off, chunk.length - off)).bytesWritten;
+    });
+  } finally {
+    await out.close();
+  }
+}
+
+/** Copies `item` to `target` (a host path inside ctx.root). */
+export async function writeSource(ctx: WriteContext, item: PlannedSource, target: string): Promise<void> {
+  const rules: MetadataRules = { ...ctx.rules, keepOwners: item.tree.keepOwners };
+  const links = new Map<string, { path: string; digest: string }>();
+  const dirs: Array<{ host: string; meta: EntryMetadata }> = [];
+  const filters: WalkFilters = { ...ctx.filters, include: item.include };
+  const shown = (p: string) => containerPathOf(ctx.root, p);
+
+  for await (const entry of walkSource(item.tree, item.rel, item.st, filters)) {
+    const type = typeOf(entry.st);
+    if (type === undefined) continue;
+    const dest = entry.rel === '' ? target : path.join(target, entry.rel);
+    const meta = await metadataFor(entry.host, entry.st, type, rules);
+    const existing = await lstatOrNull(dest);
+
+    if (type === 'dir') {
+      if (existing === null) {
+        await fsp.mkdir(dest, 0o700);
+        ctx.tally.directories++;
+      } else if (!existing.isDirectory()) {
+        throw new CopyError(ErrorCodes.semantic, `cannot copy to non-directory: ${shown(dest)}`, {
+          source: item.written,
+          sourceIndex: item.index,
+          hint: `the image has a ${existing.isSymbolicLink() ? 'symlink' : 'file'} where ${item.written} has a directory`,
+        });
+      }
+      dirs.push({ host: dest, meta });
+      ctx.records.push(makeRecord(item, entry, meta));
+      continue;
+    }
+
+    if (existing?.isDirectory()) {
+      throw new CopyError(ErrorCodes.semantic, `cannot replace to directory ${shown(dest)} with file`, {
+        source: item.written,
+        sourceIndex: item.index,
+        hint: `the image has a directory where ${item.written} has a ${type === 'symlink' ? 'symlink' : 'file'}`,
+      });
+    }
+    if (existing) await fsp.unlink(dest);
+
+    if (type === 'file') {
+      const key = `${entry.st.dev}:${entry.st.ino}`;
+      const first = entry.st.nlink > 1n ? links.get(key) : undefined;
+      if (first) {
+        await fsp.link(first.path, dest);
+        ctx.tally.hardlinks++;
+        await applyMetadata(dest, meta);
+        ctx.records.push(makeRecord(item, entry, meta, { content: first.digest }));
+        continue;
+      }
+      const { digest, size } = await copyContent(entry.host, dest);
+      if (entry.st.nlink > 1n) links.set(key, { path: dest, digest });
+      ctx.tally.files++;
+      ctx.tally.bytes += size;
+      await applyMetadata(dest, meta);
+      ctx.records.push(makeRecord(item, entry, meta, { content: digest, size }));
+      continue;
+    }
+
+    if (type === 'symlink') {
+      const link = await readLinkBytes(entry.host);
+      await fsp.symlink(link, dest);
+      ctx.tally.symlinks++;
+      await applyMetadata(dest, meta);
+      ctx.records.push(makeRecord(item, entry, meta, { link }));
+      continue;
+    }
+
+    const dev = splitDev(entry.st.rdev);
+    await hostFs.mknod(Buffer.from(dest), type, meta.mode, dev.major, dev.minor);
+    ctx.tally.others++;
+    await applyMetadata(dest, meta);
+    ctx.records.push(makeRecord(item, entry, meta));
+  }
+
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const d = dirs[i] as { host: string; meta: EntryMetadata };
+    await applyMetadata(d.host, d.meta);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * One filesystem step: mount the parent chain's layer dirs as overlay lowers with a fresh upper,
+ * let the step work in the merged view, unmount, drop directories that were only copied up, and
+ * commit what is left as a layer (or nothing, when the step changed nothing). The upper dir
+ * itself becomes the layer's unpacked dir: committing costs what the step changed.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { adoptLayerDir, commitDirectory, type CommittedLayer } from '../cache/layers.js';
+import type { Store } from '../cache/store/index.js';
+import { pruneUnchangedDirs } from '../layer/index.js';
+import { mountOverlay } from './overlay/index.js';
+
+export interface StepFsContext {
+  store: Store;
+  /** Short-link directory for deep layer chains. */
+  linksDir: string;
+  sourceDateEpoch: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+export interface StepFsResult<T> {
+  value: T;
+  /** Undefined when the step changed nothing. */
+  layer: (CommittedLayer & { dir: string }) | undefined;
+}
+
+/** Runs `work` with the merged root filesystem of `lowerDirs` (base first) and commits the diff. */
+export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: readonly string[], work: (rootfs: string) => Promise<T>): Promise<StepFsResult<T>> {
+  const stateDir = await mkdtemp(path.join(ctx.store.paths.tmp, 'step-'));
+  try {
+    const mount = await mountOverlay({ layers: lowerDirs, stateDir, linksDir: ctx.linksDir, signal: ctx.signal });
+    let value: T;
+    try {
+      value = await work(mount.target);
+    } catch (e) {
+      await mount.unmount();
+      throw e;
+    }
+    await mount.unmount({ keepUpper: true });
+    const upper = mount.upperDir!;
+    await pruneUnchangedDirs(upper, lowerDirs);
+    if ((await readdir(upper)).length === 0) return { value, layer: undefined };
+    const committed = await commitDirectory(ctx.store, upper, {
+      overlay: { xattrs: 'trusted' },
+      ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+    });
+    const dir = await adoptLayerDir(ctx.store, committed.diffId, upper);
+    return { value, layer: { ...committed, dir } };
+  } finally {
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
