@@ -11,7 +11,8 @@ import { registerParse } from './commands/parse.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerBuild } from './commands/build.js';
 import { registerArchiveCommands } from './commands/archives.js';
-import { installSignalHandlers } from './signals.js';
+import { installSignalHandlers, interruptedExitCode } from './signals.js';
+import { runCleanups } from '../executor/cleanup.js';
 
 export interface GlobalOptions {
   root?: string;
@@ -54,8 +55,18 @@ function wantsDebug(argv: string[]): boolean {
   return argv.includes('--debug');
 }
 
-/** Runs the CLI and returns the exit code. Never throws. */
+/** Runs the CLI and returns the exit code. Never throws. Anything still registered for cleanup is cleaned. */
 export async function main(argv: string[]): Promise<number> {
+  const code = await runCommand(argv);
+  try {
+    await runCleanups();
+  } catch (e) {
+    log.error(`cleanup failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return interruptedExitCode() ?? code;
+}
+
+async function runCommand(argv: string[]): Promise<number> {
   installSignalHandlers();
   const program = buildProgram();
   for (const cmd of program.commands) cmd.exitOverride();

@@ -13,6 +13,7 @@ import { composeImage, emptyConfig, normalizeReference, type ContainerConfig, ty
 import { parseInstructions, type Instruction } from '../instructions/index.js';
 import { DEFAULT_PATH, evaluateStage, planBuild, type BuildPlan, type PlannedStage, type StageScope, type StepContext } from '../plan/index.js';
 import type { BuildEventSink } from './events.js';
+import { registerCleanup } from './cleanup.js';
 import { applyMetadata, historyText, type StageFlags } from './metadata.js';
 import { mkdirAllInRoot, resolveUser, runContainer } from './run/index.js';
 import { prepareRunMounts, runArgv } from './run-step.js';
@@ -167,7 +168,11 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
   const history: HistoryEntry[] = [...(config.history ?? [])];
   const flags: StageFlags = { cmdSet: false };
   const baseScope = stage.base.kind === 'stage' ? { parent: base.scope } : { imageEnv: cc.Env ?? [] };
-  const evaluation = evaluateStage(state.plan, stage, baseScope);
+  // The base's ONBUILD triggers run first, then are cleared from this image (as BuildKit does).
+  const triggers = onbuildTriggers(cc.OnBuild ?? [], base.display);
+  if (cc.OnBuild && cc.OnBuild.length > 0) cc = { ...cc, OnBuild: undefined };
+  const withTriggers = triggers.length > 0 ? { ...stage, stage: { ...stage.stage, instructions: [...triggers, ...stage.stage.instructions] } } : stage;
+  const evaluation = evaluateStage(state.plan, withTriggers, baseScope);
   const steps = evaluation.steps.filter((s) => s.expanded.kind !== 'from');
 
   for (const [i, step] of steps.entries()) {
@@ -214,6 +219,14 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
   }
   config = { ...config, config: cc, history, created: state.created };
   return { config, layers, dirs, scope: evaluation.final };
+}
+
+/** Parses the trigger texts an image's config carries (`ONBUILD RUN x` stores `RUN x`). */
+function onbuildTriggers(texts: readonly string[], base: string): Instruction[] {
+  if (texts.length === 0) return [];
+  const file = `<ONBUILD triggers of ${base}>`;
+  const parsed = parseInstructions(parseContainerfile(`FROM scratch\n${texts.join('\n')}\n`, file));
+  return parsed.stages[0]!.instructions;
 }
 
 async function runRunStep(state: BuildState, step: StepContext, cc: ContainerConfig, dirs: string[], id: number) {
@@ -319,6 +332,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
   const root = opts.store.paths.root;
   const scratchDir = await mkdtemp(path.join(opts.store.paths.tmp, 'build-'));
+  const unregisterScratch = registerCleanup(() => rm(scratchDir, { recursive: true, force: true }));
   const linksDir = path.join(root, 'links-v1');
   const runtimeState = path.join(root, 'run-v1');
   await mkdir(linksDir, { recursive: true });
@@ -359,5 +373,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   } finally {
     for (const v of views.splice(viewsBefore)) await v.unmount().catch(() => undefined);
     await rm(scratchDir, { recursive: true, force: true });
+    unregisterScratch();
   }
 }

@@ -10,6 +10,7 @@ import { adoptLayerDir, commitDirectory, type CommittedLayer } from '../cache/la
 import type { Store } from '../cache/store/index.js';
 import { pruneUnchangedDirs } from '../layer/index.js';
 import { mountOverlay } from './overlay/index.js';
+import { registerCleanup } from './cleanup.js';
 
 export interface StepFsContext {
   store: Store;
@@ -28,6 +29,8 @@ export interface StepFsResult<T> {
 /** Runs `work` with the merged root filesystem of `lowerDirs` (base first) and commits the diff. */
 export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: readonly string[], work: (rootfs: string) => Promise<T>): Promise<StepFsResult<T>> {
   const stateDir = await mkdtemp(path.join(ctx.store.paths.tmp, 'step-'));
+  // Registered before the mount, so on a forced exit it runs after the unmount (newest first).
+  const unregister = registerCleanup(() => rm(stateDir, { recursive: true, force: true }));
   try {
     const mount = await mountOverlay({ layers: lowerDirs, stateDir, linksDir: ctx.linksDir, signal: ctx.signal });
     let value: T;
@@ -49,5 +52,6 @@ export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: reado
     return { value, layer: { ...committed, dir } };
   } finally {
     await rm(stateDir, { recursive: true, force: true });
+    unregister();
   }
 }

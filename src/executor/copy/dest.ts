@@ -81,12 +81,13 @@ export interface Target {
  * existing directory, else it becomes the destination. Creates what the target needs.
  */
 export async function prepareTarget(root: string, dest: DestPath, sourceIsDir: boolean, sourceName: string, owner: Owner | undefined): Promise<Target> {
+  const existedBefore = (await resolveDest(root, dest)).existing !== null;
   await ensureDestParent(root, dest, owner);
   const { host, existing } = await resolveDest(root, dest);
   let target = host;
   if (!sourceIsDir && existing?.isDirectory()) target = path.join(host, sourceName === '' ? '.' : sourceName);
   if (sourceIsDir) {
-    if (existing === null) {
+    if (existing === null || !existedBefore) {
       await mkdirChecked(root, containerPathOf(root, target), owner);
       return { host: target, createdDir: true };
     }
