@@ -19,10 +19,12 @@ import { mkdirAllInRoot, resolveUser, runContainer } from './run/index.js';
 import { prepareRunMounts, runArgv } from './run-step.js';
 import { withStepFilesystem, type StepFsContext } from './step-fs.js';
 import { copyStep, type CopyStepContext } from './copy-step.js';
+import type { SourceTree } from './copy/index.js';
 
 export interface BuildOptions {
   store: Store;
-  containerfile: { text: string; display: string };
+  /** `path` (when it is a file) finds `<path>.containerignore` / `<path>.dockerignore` beside it. */
+  containerfile: { text: string; display: string; path?: string | undefined };
   contextDir: string;
   buildArgs?: ReadonlyMap<string, string>;
   target?: string;
@@ -65,6 +67,8 @@ interface BuildState {
   runtimeState: string;
   scratchDir: string;
   results: Map<number, StageResult>;
+  /** The build context through its ignore rules, for COPY/ADD. */
+  context: SourceTree;
   stepCounter: number;
   newBytes: number;
   created: string;
@@ -186,7 +190,15 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       layer = await runRunStep(state, step, cc, dirs, id);
       history.push({ created: state.created, created_by: historyText(ins, cc, step.args), comment: 'obox.containerfile.v0', ...(layer ? {} : { empty_layer: true }) });
     } else if (ins.kind === 'copy' || ins.kind === 'add') {
-      const ctx: CopyStepContext = { contextDir: state.opts.contextDir, workdir: cc.WorkingDir || '/', rootfsOf: (from) => rootfsOf(state, from, stage) };
+      const ctx: CopyStepContext = {
+        context: state.context,
+        workdir: cc.WorkingDir || '/',
+        rootfsOf: (from) => rootfsOf(state, from, stage),
+        tempDir: state.scratchDir,
+        sourceDateEpoch: state.opts.sourceDateEpoch,
+        source: state.plan.source,
+        signal: state.opts.signal,
+      };
       const r = await withStepFilesystem(state.fs, dirs, (rootfs) => copyStep(ins, rootfs, ctx));
       layer = r.layer;
       history.push({ created: state.created, created_by: historyText(ins, cc), comment: 'obox.containerfile.v0', ...(layer ? {} : { empty_layer: true }) });
@@ -313,6 +325,13 @@ async function readOnlyView(state: BuildState, dirs: string[]): Promise<string> 
 
 const views: Array<{ unmount(): Promise<void> }> = [];
 
+async function buildContext(opts: BuildOptions): Promise<SourceTree> {
+  const { loadIgnoreRules } = await import('../context/ignore.js');
+  const { contextSource } = await import('./copy/index.js');
+  const rules = await loadIgnoreRules({ contextDir: opts.contextDir, ...(opts.containerfile.path ? { containerfilePath: opts.containerfile.path } : {}) });
+  return contextSource(opts.contextDir, rules.matcher, rules.source);
+}
+
 /** Runs a whole build. On failure or abort every mount, container and temp dir is removed. */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
@@ -344,6 +363,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     runtimeState,
     scratchDir,
     results: new Map(),
+    context: await buildContext(opts),
     stepCounter: 0,
     newBytes: 0,
     created: isoTime(opts.sourceDateEpoch),

@@ -75,14 +75,21 @@ export function registerArchiveCommands(program: Command): void {
       if (!opts.output && process.stdout.isTTY) {
         throw new OboxError(ErrorCodes.usage, 'refusing to write an archive to a terminal', { hint: 'use -o FILE or redirect standard output' });
       }
-      const images = [];
+      // One entry per image, however many times or under how many names it is given (`save a a`,
+      // `save a docker.io/library/a:latest`, `save a ID`): as docker save does.
+      const byDigest = new Map<string, { image: Awaited<ReturnType<typeof store.image>>; names: string[] }>();
       for (const ref of refs) {
         const digest = await resolveImage(store, ref);
-        const image = await store.image(digest);
+        let entry = byDigest.get(digest);
+        if (entry === undefined) {
+          entry = { image: await store.image(digest), names: [] };
+          byDigest.set(digest, entry);
+        }
         // Save under the name the user gave (docker keeps the given tags); IDs and digests save unnamed.
         const isName = !/^(sha256:)?[0-9a-f]{4,64}$/.test(ref) && !ref.includes('@');
-        images.push({ image, names: isName ? [ref] : [] });
+        if (isName) entry.names.push(ref);
       }
+      const images = [...byDigest.values()];
       const bar = progressBar('saving');
       const sde = sourceDateEpoch();
       const writeOpts = { ...(sde !== undefined ? { sourceDateEpoch: sde } : {}), onProgress: (p: { bytes: number; total?: number }) => bar.update(p.bytes, p.total) };

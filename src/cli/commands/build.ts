@@ -85,7 +85,7 @@ export function registerBuild(program: Command): void {
       const sde = process.env.SOURCE_DATE_EPOCH;
       const result = await build({
         store,
-        containerfile: { text: source.text, display: source.display },
+        containerfile: { text: source.text, display: source.display, path: source.path },
         contextDir: context,
         buildArgs: keyValue(flags.buildArg, '--build-arg', true),
         ...(flags.target !== undefined ? { target: flags.target } : {}),

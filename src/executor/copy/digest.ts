@@ -4,41 +4,13 @@
  * (file contents memoised by path, inode, size, mtime and ctime). `executeCopy` returns the
  * digest of what it wrote, which equals this one for the same sources.
  */
-import { isArchive } from './archive.js';
 import { metadataFor, typeOf, type MetadataRules } from './metadata.js';
-import { planCopy, type CopyPlan, type PlannedSource } from './plan.js';
-import { hashFile, makeRecord, readLinkBytes } from './record.js';
+import { planCopy, type CopyPlan } from './plan.js';
+import { archiveRecord, hashFile, makeRecord, metadataRules, readLinkBytes, unpacksAsArchive } from './record.js';
 import { digestRecords, type CopyDigest, type CopyRecord, type FileHashMemo } from './summary.js';
 import type { CopyOptions, CopyRequest } from './types.js';
 import { walkSource } from './walk.js';
 import { hostPath } from './source-tree.js';
-
-/** Whether ADD unpacks this planned source (a regular file whose content is an archive). */
-export async function unpacksAsArchive(plan: CopyPlan, item: PlannedSource): Promise<boolean> {
-  if (plan.request.kind !== 'add' || !item.unpack || !item.st.isFile()) return false;
-  return isArchive(hostPath(item.tree, item.rel));
-}
-
-/** The record of an archive ADD unpacks: its bytes, and the owner override that applies to its members. */
-export function archiveRecord(plan: CopyPlan, item: PlannedSource, content: string, size: number): CopyRecord {
-  return {
-    path: item.key,
-    type: 'archive',
-    mode: 0,
-    uid: plan.owner?.uid ?? -1,
-    gid: plan.owner?.gid ?? -1,
-    size,
-    content,
-    link: '',
-    devMajor: 0,
-    devMinor: 0,
-    xattrs: [],
-  };
-}
-
-export function metadataRules(plan: CopyPlan, timestamp: number | undefined): Omit<MetadataRules, 'keepOwners'> {
-  return { owner: plan.owner, mode: plan.mode, timestamp };
-}
 
 async function recordsOf(plan: CopyPlan, memo: FileHashMemo | undefined, timestamp: number | undefined): Promise<CopyRecord[]> {
   const records: CopyRecord[] = [];

@@ -19,7 +19,7 @@ export { contextSource, rootfsSource, type SourceTree } from './source-tree.js';
 export { CopyError } from './errors.js';
 export { createFileHashMemo, type CopySummary, type CopyDigest, type CopyRecord, type FileHashMemo } from './summary.js';
 export { parseChmod, type ModeChange } from './chmod.js';
-export { parseChown, resolveChown, resolveChownFrom, type Owner } from './chown.js';
+export { parseChown, chownNeedsLookup, resolveChown, resolveChownFrom, type Owner } from './chown.js';
 export { normalizeDest, type DestPath } from './dest.js';
 export { goMatch, hasWildcards } from './glob.js';
 export { isArchive } from './archive.js';

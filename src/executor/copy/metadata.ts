@@ -58,9 +58,14 @@ function seconds(ns: bigint): number {
   return Number(ns) / 1e9;
 }
 
-/** The xattrs of a source entry that a copy carries. */
+/** The xattrs of a source entry that a copy carries (none on a filesystem without xattrs). */
 export async function sourceXattrs(host: string): Promise<Xattr[]> {
-  return selectXattrs(await hostFs.lgetxattrs(Buffer.from(host)));
+  try {
+    return selectXattrs(await hostFs.lgetxattrs(Buffer.from(host)));
+  } catch (e) {
+    if (BEST_EFFORT_XATTR.has(errnoOf(e) ?? '')) return [];
+    throw e;
+  }
 }
 
 /** What `st` (the source entry at `host`) becomes under `rules`. */

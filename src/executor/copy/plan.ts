@@ -7,19 +7,18 @@
  * BuildKit's order.
  */
 import { promises as fsp, type BigIntStats } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes } from '../../errors.js';
-import { goClean } from '../../context/pattern.js';
 import { parseChmod, type ModeChange } from './chmod.js';
 import { resolveChown, type Owner } from './chown.js';
 import { normalizeDest, type DestPath } from './dest.js';
 import { download, parseChecksum, redactUrl } from './download.js';
 import { CopyError, isNotFound } from './errors.js';
-import { goMatch, hasWildcards, splitWildcards } from './glob.js';
-import { excludeFilter, includeFilter, type PathFilter } from './patterns.js';
+import { excludeFilter, type PathFilter } from './patterns.js';
 import { isGitSource, isHttpSource } from './remote.js';
-import { hostPath, listDir, lstatIn, resolveIn, type SourceTree } from './source-tree.js';
+import { resolvePathSource } from './resolve-source.js';
+import type { SourceTree } from './source-tree.js';
+import { createStaging, type Staging } from './staging.js';
 import type { CopyOptions, CopyRequest } from './types.js';
 
 /** One thing a COPY copies: a file, or a directory whose contents it copies. */
@@ -60,66 +59,30 @@ function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: strin
   return new CopyError(code, message, { source: written, sourceIndex: index, hint });
 }
 
-/** A clean path relative to the tree's root: `/a/../b/` → `b`, `../../x` → `x`, `.` → ''. */
-function treeRel(p: string): string {
-  const c = goClean(`/${p}`);
-  return c === '/' ? '' : c.slice(1);
+/** ADD <URL>: downloaded into staging, named after the URL, unpacked only with --unpack. */
+async function stageDownload(req: CopyRequest, opts: CopyOptions, stage: Staging, url: string, index: number): Promise<PlannedSource> {
+  const dir = await stage.dirFor(index);
+  const got = await download(url, {
+    dir,
+    checksum: req.checksum !== undefined ? parseChecksum(req.checksum) : undefined,
+    fetch: opts.fetch,
+    signal: opts.signal,
+  });
+  const st = await fsp.lstat(got.file, { bigint: true });
+  return { index, written: url, tree: stage.tree(dir), rel: got.name, st, name: got.name, key: redactUrl(url), unpack: req.unpack === true };
 }
 
-async function notFound(tree: SourceTree, rel: string, written: string, index: number): Promise<CopyError> {
-  let hint: string | undefined;
-  if (tree.ignoreFile !== undefined && rel !== '') {
-    const onDisk = await fsp.lstat(hostPath(tree, rel)).then(
-      () => true,
-      () => false,
-    );
-    if (onDisk) hint = `${rel} is excluded by ${tree.ignoreFile}, so COPY and ADD cannot see it`;
+/** COPY <<NAME: a file NAME with the body, mode 0644 (BuildKit's llb.Mkfile). */
+async function stageHeredoc(stage: Staging, name: string, content: string, index: number): Promise<PlannedSource> {
+  if (name === '' || name === '.' || name === '..' || name.includes('/')) {
+    throw fail(ErrorCodes.semantic, `heredoc name ${JSON.stringify(name)} cannot be used as a file name`, `<<${name}`, index);
   }
-  const what = rel === treeRel(written) ? JSON.stringify(written) : `${JSON.stringify(written)} (${rel})`;
-  return fail(ErrorCodes.notFound, `${what}: not found in the ${tree.label}`, written, index, hint);
-}
-
-/** Matches of a wildcard path, as paths relative to the tree; null when its fixed part is missing. */
-async function expandWildcards(tree: SourceTree, literal: string[], pattern: string[]): Promise<{ base: string; matches: string[] } | null> {
-  const base = await resolveIn(tree, literal.join('/'), true);
-  const st = await lstatIn(tree, base);
-  if (st === null) return null;
-  const matches: string[] = [];
-  if (!st.isDirectory()) return { base, matches };
-  const visit = async (dir: string, i: number): Promise<void> => {
-    for (const d of await listDir(tree, dir)) {
-      if (!goMatch(pattern[i] as string, d.name)) continue;
-      if (i === pattern.length - 1) matches.push(d.rel);
-      else if (d.st.isDirectory()) await visit(d.rel, i + 1);
-    }
-  };
-  await visit(base, 0);
-  return { base, matches };
-}
-
-interface Staging {
-  dirFor(index: number): Promise<string>;
-  tree(dir: string): SourceTree;
-  dispose(): Promise<void>;
-}
-
-function staging(tempDir: string | undefined): Staging {
-  let root: Promise<string> | undefined;
-  let disposed = false;
-  return {
-    async dirFor(index) {
-      root ??= fsp.mkdtemp(path.join(tempDir ?? os.tmpdir(), 'obox-copy-'));
-      const dir = path.join(await root, `s${index}`);
-      await fsp.mkdir(dir, { mode: 0o700 });
-      return dir;
-    },
-    tree: (dir) => ({ root: dir, label: 'staging directory', keepOwners: false, ignoreFile: undefined, visible: async () => true }),
-    async dispose() {
-      if (disposed || root === undefined) return;
-      disposed = true;
-      await fsp.rm(await root, { recursive: true, force: true });
-    },
-  };
+  const dir = await stage.dirFor(index);
+  const file = path.join(dir, name);
+  await fsp.writeFile(file, content, { mode: 0o644, flag: 'wx' });
+  await fsp.chmod(file, 0o644);
+  const st = await fsp.lstat(file, { bigint: true });
+  return { index, written: `<<${name}`, tree: stage.tree(dir), rel: name, st, name, key: `<<${name}`, unpack: false };
 }
 
 function validate(req: CopyRequest): void {
@@ -149,74 +112,25 @@ export async function planCopy(req: CopyRequest, opts: CopyOptions = {}): Promis
   const exclude = req.excludes && req.excludes.length > 0 ? excludeFilter(req.excludes) : undefined;
   const owner = req.chown !== undefined ? await resolveChown(req.chown, opts.userRoot) : undefined;
   const dest = normalizeDest(req.dest, req.workdir);
-  const stage = staging(opts.tempDir);
+  const stage = createStaging(opts.tempDir);
   const items: PlannedSource[] = [];
   const empty: string[] = [];
-  const tree = req.tree;
   const unpackLocal = req.kind === 'add' && req.unpack !== false;
 
   try {
     for (const [index, s] of req.sources.entries()) {
       if (s.kind !== 'path') continue;
-      const written = s.path;
-      if (isHttpSource(written)) {
-        const dir = await stage.dirFor(index);
-        const got = await download(written, {
-          dir,
-          checksum: req.checksum !== undefined ? parseChecksum(req.checksum) : undefined,
-          fetch: opts.fetch,
-          signal: opts.signal,
-        });
-        const st = await fsp.lstat(got.file, { bigint: true });
-        items.push({ index, written, tree: stage.tree(dir), rel: got.name, st, name: got.name, key: redactUrl(written), unpack: req.unpack === true });
+      if (isHttpSource(s.path)) {
+        items.push(await stageDownload(req, opts, stage, s.path, index));
         continue;
       }
-
-      let pivot = written;
-      let include: PathFilter | undefined;
-      if (req.kind === 'copy' && req.parents) {
-        const cut = written.indexOf('/./');
-        const pattern = treeRel(cut === -1 ? written : written.slice(cut + 3));
-        pivot = cut === -1 ? '/' : written.slice(0, cut);
-        include = includeFilter(pattern === '' ? [] : [pattern]);
-        const pivotRel = treeRel(pivot);
-        if (!hasWildcards(pivotRel) && !hasWildcards(pattern)) {
-          const required = await resolveIn(tree, [pivotRel, pattern].filter((x) => x !== '').join('/'), false);
-          if ((await lstatIn(tree, required)) === null) throw await notFound(tree, required, written, index);
-        }
-      }
-
-      const rel = treeRel(pivot);
-      const { literal, pattern } = splitWildcards(rel);
-      let matches: string[];
-      if (pattern.length === 0) {
-        matches = [rel];
-      } else {
-        const found = await expandWildcards(tree, literal, pattern);
-        if (found === null) throw await notFound(tree, literal.join('/'), written, index);
-        matches = found.matches.filter((m) => !(exclude && !include && exclude.test(path.posix.relative(found.base, m))));
-        if (matches.length === 0) empty.push(written);
-      }
-      for (const m of matches) {
-        const resolved = await resolveIn(tree, m, true);
-        const st = await lstatIn(tree, resolved);
-        if (st === null) throw await notFound(tree, resolved, written, index);
-        items.push({ index, written, tree, rel: resolved, st, name: path.posix.basename(m), key: m === '' ? '.' : m, include, unpack: unpackLocal });
-      }
+      const r = await resolvePathSource(req.tree, s.path, index, { parents: req.kind === 'copy' && req.parents === true, exclude });
+      if (r.empty) empty.push(s.path);
+      for (const m of r.matches) items.push({ index, written: s.path, tree: req.tree, ...m, unpack: unpackLocal });
     }
 
     for (const [index, s] of req.sources.entries()) {
-      if (s.kind !== 'heredoc') continue;
-      const name = s.name;
-      if (name === '' || name === '.' || name === '..' || name.includes('/')) {
-        throw fail(ErrorCodes.semantic, `heredoc name ${JSON.stringify(name)} cannot be used as a file name`, `<<${name}`, index);
-      }
-      const dir = await stage.dirFor(index);
-      const file = path.join(dir, name);
-      await fsp.writeFile(file, s.content, { mode: 0o644, flag: 'wx' });
-      await fsp.chmod(file, 0o644);
-      const st = await fsp.lstat(file, { bigint: true });
-      items.push({ index, written: `<<${name}`, tree: stage.tree(dir), rel: name, st, name, key: `<<${name}`, unpack: false });
+      if (s.kind === 'heredoc') items.push(await stageHeredoc(stage, s.name, s.content, index));
     }
 
     if (items.length === 0 && empty.length > 0 && opts.emptyWildcard === 'error') {

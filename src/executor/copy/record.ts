@@ -1,13 +1,16 @@
 /**
- * Building digest records from walked entries, the same way whether the entry is being copied
- * (copy.ts) or only hashed (digest.ts).
+ * What the copier (copy.ts, write.ts) and the digest (digest.ts) must decide identically: the
+ * record of each walked entry, file hashes, whether ADD unpacks a source, and the metadata rules
+ * of a plan.
  */
 import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { splitDev } from '../../layer/fs.js';
-import type { EntryMetadata } from './metadata.js';
+import { isArchive } from './archive.js';
+import type { EntryMetadata, MetadataRules } from './metadata.js';
 import { xattrStrings } from './metadata.js';
-import type { PlannedSource } from './plan.js';
+import type { CopyPlan, PlannedSource } from './plan.js';
+import { hostPath } from './source-tree.js';
 import type { CopyRecord, FileHashMemo } from './summary.js';
 import type { SourceEntry } from './walk.js';
 
@@ -91,4 +94,32 @@ export async function hashFile(host: string, st: SourceEntry['st'], memo?: FileH
   const { digest } = await streamFile(host);
   memo?.set(key, digest);
   return digest;
+}
+
+/** Whether ADD unpacks this planned source (a regular file whose content is an archive). */
+export async function unpacksAsArchive(plan: CopyPlan, item: PlannedSource): Promise<boolean> {
+  if (plan.request.kind !== 'add' || !item.unpack || !item.st.isFile()) return false;
+  return isArchive(hostPath(item.tree, item.rel));
+}
+
+/** The record of an archive ADD unpacks: its bytes, and the owner override that applies to its members. */
+export function archiveRecord(plan: CopyPlan, item: PlannedSource, content: string, size: number): CopyRecord {
+  return {
+    path: item.key,
+    type: 'archive',
+    mode: 0,
+    uid: plan.owner?.uid ?? -1,
+    gid: plan.owner?.gid ?? -1,
+    size,
+    content,
+    link: '',
+    devMajor: 0,
+    devMinor: 0,
+    xattrs: [],
+  };
+}
+
+/** The plan's --chown/--chmod and the build's timestamp, as metadata rules (owners kept per tree). */
+export function metadataRules(plan: CopyPlan, timestamp: number | undefined): Omit<MetadataRules, 'keepOwners'> {
+  return { owner: plan.owner, mode: plan.mode, timestamp };
 }

@@ -24,7 +24,13 @@ export interface CopyRequest {
   excludes?: readonly string[] | undefined;
   /** COPY --parents. */
   parents?: boolean | undefined;
-  /** --link: accepted; obox copies the same way either way (see README of this module). */
+  /**
+   * --link. BuildKit copies onto an empty layer and merges it, so the step does not depend on
+   * the layers below. obox writes into the step's own upper directory anyway (so the layer holds
+   * only what the step wrote) and copies the same way with or without it; the one visible
+   * difference is that BuildKit, with --link, does not follow symlinks the image has on the
+   * destination path.
+   */
   link?: boolean | undefined;
   /** ADD --checksum. */
   checksum?: string | undefined;
