@@ -42,7 +42,7 @@ export async function writeOutputs(store: Store, image: Image, names: readonly s
   if (specs.length === 0) return;
   const writers = await import('../writers/index.js');
   const sde = process.env.SOURCE_DATE_EPOCH;
-  const opts = sde !== undefined && /^\d+$/.test(sde) ? { sourceDateEpoch: Number(sde) } : {};
+  const opts = { layers: 'as-stored' as const, ...(sde !== undefined && /^\d+$/.test(sde) ? { sourceDateEpoch: Number(sde) } : {}) };
   for (const spec of specs) {
     onEvent({ type: 'export', what: `exporting ${spec.type}${spec.type === 'oci' && !spec.tar ? ' layout' : ''} to ${spec.dest}` });
     if (spec.type === 'docker') await writers.writeDockerArchive({ image, names }, spec.dest, opts);

@@ -209,14 +209,14 @@ describe.skipIf(!ok)('obox images on disk, read by docker, podman and skopeo (CL
 
   describe('3. several images sharing layers in one archive', () => {
     let ids: Record<'busybox' | 'app-a' | 'app-b', string>;
-    let baseDiffId: string;
+    let baseLayerDigest: string;
 
     beforeAll(async () => {
       const a = await build('app-a', 'FROM busybox\nRUN echo a > /a.txt\n');
       const b = await build('app-b', 'FROM busybox\nRUN echo b > /b.txt\n');
       const bb = await imageNamed(root, 'docker.io/library/busybox:latest');
       ids = { busybox: bb.id, 'app-a': a, 'app-b': b };
-      baseDiffId = bb.config.rootfs.diff_ids[0]!;
+      baseLayerDigest = bb.layerDigests[0]!;
     }, 120_000);
 
     it('obox save busybox app-a app-b: the shared layer once; docker load loads all three with their tags', async () => {
@@ -227,9 +227,9 @@ describe.skipIf(!ok)('obox images on disk, read by docker, podman and skopeo (CL
 
       const names = await tarNames(out);
       expect(names.length).toBe(new Set(names).size); // no member twice
-      const baseBlob = `blobs/sha256/${baseDiffId.slice(7)}`;
+      const baseBlob = `blobs/sha256/${baseLayerDigest.slice(7)}`;
       expect(names.filter((n) => n === baseBlob)).toHaveLength(1);
-      // 3 configs + the base layer + one layer per app (uncompressed layers, named by diffID)
+      // 3 configs + the base layer + one layer per app (stored gzip blobs, written as they are)
       // in blobs/sha256/, plus OCI manifests; nothing about the shared layer is repeated.
       const manifest = JSON.parse((await cmdOk('tar', ['-xOf', out, 'manifest.json'])).stdout) as DockerManifestEntry[];
       expect(manifest).toHaveLength(3);

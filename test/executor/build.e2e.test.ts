@@ -156,6 +156,60 @@ describe.skipIf(!ok)('obox build end to end (dockerd + BuildKit oracle)', () => 
     expect(cfg.OnBuild ?? null).toBeNull();
   });
 
+  it('COPY/ADD semantics match BuildKit: wildcards, dir contents, trailing slash, ignore file, ADD tar.gz, --chmod', async () => {
+    const dir = context(
+      'copy',
+      [
+        'FROM busybox',
+        'COPY src/ /app/',
+        'COPY src /app2',
+        'COPY *.txt /texts/',
+        'COPY src/a.txt /renamed.txt',
+        'COPY src/a.txt src/sub/ /multi/',
+        'COPY --chmod=0750 src/a.txt /chmod/',
+        'ADD pkg.tar.gz /opt/',
+        'ADD plain.bin /opt/plain.bin',
+        'WORKDIR /rel',
+        'COPY src/a.txt here/',
+        '',
+      ].join('\n'),
+      {
+        'src/a.txt': 'a\n',
+        'src/sub/b.txt': 'b\n',
+        'src/sub/skip.log': 'ignored\n',
+        'top.txt': 'top\n',
+        'other.txt': 'other\n',
+        'secret.txt': 'must not be copied\n',
+        'plain.bin': 'not an archive\n',
+        '.dockerignore': '**/*.log\nsecret.txt\n',
+      },
+    );
+    const arch = path.join(tmp, 'arch');
+    mkdirSync(path.join(arch, 'd'), { recursive: true });
+    writeFileSync(path.join(arch, 'd', 'f'), 'inside\n');
+    spawnSync('tar', ['czf', path.join(dir, 'pkg.tar.gz'), '-C', arch, 'd']);
+    await buildBoth('copy', dir);
+    const probe = 'cd / && find app app2 texts renamed.txt multi chmod opt rel | sort | while read f; do stat -c "%n %a %u:%g %s %F" "$f"; done';
+    const [mine, theirs] = await Promise.all([dockerRun('obox-copy', probe), dockerRun('bk-copy', probe)]);
+    expect(mine).toBe(theirs);
+    expect(mine).toContain('opt/d/f 644 0:0 7 regular file');
+    expect(mine).toContain('chmod/a.txt 750');
+    expect(mine).not.toContain('secret');
+    expect(mine).not.toContain('skip.log');
+  });
+
+  it('heredoc RUN and COPY (obox only: the BuildKit here predates heredocs)', async () => {
+    const dir = context(
+      'heredoc',
+      ['FROM busybox', 'ARG WHO=world', 'RUN <<EOF', 'echo "hello $WHO" > /from-run', 'EOF', 'COPY <<EOF /from-copy', 'copied $WHO', 'EOF', 'RUN cat /from-copy >> /from-run', ''].join('\n'),
+    );
+    const archive = path.join(tmp, 'heredoc.tar');
+    const r = run(['build', '-q', '-t', 'heredoc', '-o', archive, dir]);
+    expect(r.code, r.stderr).toBe(0);
+    await dockerd.dockerOk(['load', '-i', archive]);
+    expect(await dockerRun('heredoc', 'cat /from-run')).toBe('hello world\ncopied world\n');
+  });
+
   it('a failing RUN exits 1 with the exit code, the Containerfile line and the output tail, and leaves nothing behind', () => {
     const dir = context('fail', 'FROM busybox\nRUN echo before\nRUN echo "something broke" >&2; exit 7\nRUN echo never\n');
     const r = run(['build', '--progress', 'plain', dir]);

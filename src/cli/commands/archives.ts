@@ -69,7 +69,8 @@ export function registerArchiveCommands(program: Command): void {
     .argument('<image...>', 'names, IDs or digests')
     .option('-o, --output <file>', 'write to this file instead of standard output')
     .addOption(new Option('--format <format>', 'archive format').choices(['docker', 'oci']).default('docker'))
-    .action(async (refs: string[], opts: { output?: string; format: 'docker' | 'oci' }, cmd: Command) => {
+    .option('--uncompressed', "write layers as plain tars (docker save's own form) instead of the stored gzip blobs")
+    .action(async (refs: string[], opts: { output?: string; format: 'docker' | 'oci'; uncompressed?: boolean }, cmd: Command) => {
       const [{ writeDockerArchive, writeOciArchive }, { resolveImage }] = await Promise.all([import('../../writers/index.js'), import('../../cache/image-info.js')]);
       const store = await openStore(cmd);
       if (!opts.output && process.stdout.isTTY) {
@@ -92,7 +93,11 @@ export function registerArchiveCommands(program: Command): void {
       const images = [...byDigest.values()];
       const bar = progressBar('saving');
       const sde = sourceDateEpoch();
-      const writeOpts = { ...(sde !== undefined ? { sourceDateEpoch: sde } : {}), onProgress: (p: { bytes: number; total?: number }) => bar.update(p.bytes, p.total) };
+      const writeOpts = {
+        // Stored blobs are copied as they are (near disk speed; docker and podman load gzip layers).
+        layers: opts.uncompressed ? ('uncompressed' as const) : ('as-stored' as const),
+        ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+        onProgress: (p: { bytes: number; total?: number }) => bar.update(p.bytes, p.total) };
       const out = opts.output ?? process.stdout;
       if (opts.format === 'oci') await writeOciArchive(images, out, writeOpts);
       else await writeDockerArchive(images, out, writeOpts);
