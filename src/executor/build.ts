@@ -120,7 +120,51 @@ async function baseOf(state: BuildState, stage: PlannedStage): Promise<StageResu
   };
 }
 
+const ARCHIVE_BASE = /^(docker-archive|oci-archive):(.+)$/;
+
+/**
+ * `FROM docker-archive:FILE` / `oci-archive:FILE[:NAME]` (air-gapped bases): the archive goes
+ * through the validating loader into the store, then is used like any stored image. A relative
+ * FILE is relative to the build context.
+ */
+async function archiveBase(state: BuildState, transport: string, spec: string, stage: PlannedStage): Promise<Image> {
+  const { loadFile } = await import('../writers/index.js');
+  let file = spec;
+  let name: string | undefined;
+  const colon = spec.lastIndexOf(':');
+  if (colon > 0 && !spec.slice(colon + 1).includes('/')) {
+    file = spec.slice(0, colon);
+    name = spec.slice(colon + 1);
+  }
+  const abs = path.resolve(state.opts.contextDir, file);
+  const loaded = await loadFile(state.opts.store, abs).catch((e: unknown) => {
+    if (e instanceof OboxError && e.code === ErrorCodes.notFound) throw baseNotFound(state, `${transport}:${spec}`, stage, `no archive at ${abs}`);
+    throw e;
+  });
+  const pick = name === undefined ? loaded.images[0] : loaded.images.find((i) => i.names.some((n) => n === name || n.endsWith(`/${name}`) || n.includes(name!)));
+  if (!pick) throw baseNotFound(state, `${transport}:${spec}`, stage, `the archive holds ${loaded.images.flatMap((i) => i.names).join(', ') || 'unnamed images'}`);
+  return state.opts.store.image(pick.manifestDigest);
+}
+
+function baseNotFound(state: BuildState, ref: string, stage: PlannedStage, hint: string): ContainerfileError {
+  const from = stage.stage.from;
+  return new ContainerfileError(
+    ErrorCodes.notFound,
+    `base image ${ref} not found`,
+    {
+      file: state.plan.source.file,
+      line: from.location.argsPos.line,
+      column: from.location.argsPos.column,
+      length: ref.length,
+      lineText: state.plan.source.lines[from.location.argsPos.line - 1],
+    },
+    { hint },
+  );
+}
+
 async function loadBaseImage(state: BuildState, ref: string, stage: PlannedStage): Promise<Image> {
+  const archive = ARCHIVE_BASE.exec(ref);
+  if (archive) return archiveBase(state, archive[1]!, archive[2]!, stage);
   try {
     return await state.opts.store.image(ref);
   } catch (e) {

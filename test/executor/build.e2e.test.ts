@@ -210,6 +210,53 @@ describe.skipIf(!ok)('obox build end to end (dockerd + BuildKit oracle)', () => 
     expect(await dockerRun('heredoc', 'cat /from-run')).toBe('hello world\ncopied world\n');
   });
 
+  it('FROM docker-archive:F and oci-archive:F build on air-gapped bases', async () => {
+    for (const format of ['docker', 'oci'] as const) {
+      const dir = context(`archive-${format}`, `FROM ${format}-archive:base.tar\nRUN echo on-${format} > /x\n`);
+      expect(run(['save', '--format', format, '-o', path.join(dir, 'base.tar'), 'busybox']).code).toBe(0);
+      const fresh = path.join(tmp, `fresh-${format}`);
+      const out = path.join(tmp, `archive-${format}.tar`);
+      const r = obox(['--root', fresh, 'build', '-q', '-t', `from-${format}-archive`, '-o', out, dir]);
+      expect(r.code, r.stderr).toBe(0);
+      await dockerd.dockerOk(['load', '-i', out]);
+      expect(await dockerRun(`from-${format}-archive`, 'cat /x')).toBe(`on-${format}\n`);
+    }
+    const missing = run(['build', '-q', '-f', '-', tmp], { input: 'FROM docker-archive:nope.tar\n' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('<stdin>:1:6: base image docker-archive:nope.tar not found');
+  });
+
+  it('RUN --mount: a secret is readable in the step but never reaches a layer; a cache mount persists across builds', async () => {
+    const secretFile = path.join(tmp, 'token.txt');
+    writeFileSync(secretFile, 'sup3r-s3cret-value\n');
+    const dir = context(
+      'mounts',
+      [
+        'FROM busybox',
+        'RUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /secret-length',
+        'RUN --mount=type=secret,id=tok,env=TOKEN test "${#TOKEN}" = 18 && echo env-ok > /env-ok',
+        'RUN --mount=type=cache,target=/cache echo run >> /cache/runs && wc -l < /cache/runs > /runs-seen',
+        '',
+      ].join('\n'),
+    );
+    const rootfs = path.join(tmp, 'mounts-rootfs');
+    const first = run(['build', '-q', '--secret', `id=tok,src=${secretFile}`, '-o', `type=local,dest=${rootfs}`, dir]);
+    expect(first.code, first.stderr).toBe(0);
+    const { readFileSync, existsSync } = await import('node:fs');
+    expect(readFileSync(path.join(rootfs, 'secret-length'), 'utf8').trim()).toBe('19');
+    expect(readFileSync(path.join(rootfs, 'env-ok'), 'utf8')).toBe('env-ok\n');
+    expect(existsSync(path.join(rootfs, 'run', 'secrets'))).toBe(false);
+    expect(spawnSync('grep', ['-r', '-l', 'sup3r-s3cret', path.join(root, 'blobs'), path.join(root, 'layers-v1')]).stdout.toString()).toBe('');
+    expect(readFileSync(path.join(rootfs, 'runs-seen'), 'utf8').trim()).toBe('1');
+    const rootfs2 = path.join(tmp, 'mounts-rootfs-2');
+    expect(run(['build', '-q', '--secret', `id=tok,src=${secretFile}`, '-o', `type=local,dest=${rootfs2}`, dir]).code).toBe(0);
+    expect(readFileSync(path.join(rootfs2, 'runs-seen'), 'utf8').trim()).toBe('2');
+    // Secret mounts are optional unless required=true (as in BuildKit).
+    const noSecret = run(['build', '-q', '-f', '-', dir], { input: 'FROM busybox\nRUN --mount=type=secret,id=tok,required=true true\n' });
+    expect(noSecret.code).toBe(1);
+    expect(noSecret.stderr).toContain('secret tok not found');
+  });
+
   it('a failing RUN exits 1 with the exit code, the Containerfile line and the output tail, and leaves nothing behind', () => {
     const dir = context('fail', 'FROM busybox\nRUN echo before\nRUN echo "something broke" >&2; exit 7\nRUN echo never\n');
     const r = run(['build', '--progress', 'plain', dir]);
