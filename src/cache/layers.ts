@@ -27,6 +27,7 @@ export function storedLayer(store: Store, desc: { digest: Digest; size: number; 
     digest: desc.digest,
     size: desc.size,
     diffId: desc.diffId,
+    selfVerifying: true,
   });
 }
 

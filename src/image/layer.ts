@@ -24,6 +24,11 @@ export interface Layer {
   compressed(): Promise<Readable>;
   /** A fresh stream of the tar each call. */
   uncompressed(): Promise<Readable>;
+  /**
+   * True when compressed() streams fail unless the bytes match digest() and size() (the store's
+   * layers): writers then need not hash them a second time.
+   */
+  readonly selfVerifying?: boolean;
 }
 
 /** Memoise an async computation; a failure is not cached, so a later call retries. */
@@ -51,6 +56,8 @@ export interface CompressedLayerSource {
   digest?: Digest;
   size?: number;
   diffId?: Digest;
+  /** The opener's streams verify digest and size themselves (see Layer.selfVerifying). */
+  selfVerifying?: boolean;
 }
 
 /** A layer known by its blob (from the store, an archive, a registry). */
@@ -65,6 +72,7 @@ export function layerFromCompressed(src: CompressedLayerSource): Layer {
     return (await digestStream(await uncompressed())).digest;
   });
   return {
+    ...(src.selfVerifying ? { selfVerifying: true } : {}),
     digest: async () => (await blob()).digest,
     size: async () => (await blob()).size,
     diffId,

@@ -3,7 +3,8 @@
  * directories, small files held in memory (JSON), and blobs streamed from their source and
  * verified against their digest and size on the way out.
  */
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { ErrorCodes, OboxError } from '../errors.js';
 import { compareUtf8 } from '../image/canonical-json.js';
 import { Digest } from '../image/digest.js';
 import { chain, verifyingStream } from '../image/streams.js';
@@ -18,6 +19,8 @@ export type LayoutEntry =
       readonly size: number;
       /** Opens a fresh stream of the blob's bytes. */
       readonly open: () => Promise<Readable>;
+      /** The opened stream verifies its digest itself; only the size is checked here. */
+      readonly sourceVerifies?: boolean;
     };
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
@@ -37,7 +40,23 @@ export function entrySize(e: LayoutEntry): number {
 
 /** The blob's bytes, failing the stream if they are not exactly `size` bytes hashing to `digest`. */
 export async function openVerified(e: Extract<LayoutEntry, { kind: 'blob' }>): Promise<Readable> {
+  if (e.sourceVerifies) return chain(await e.open(), sizeCheckingStream(e.size, `blob for ${e.path}`));
   return chain(await e.open(), verifyingStream({ digest: e.digest, size: e.size }, `blob for ${e.path}`));
+}
+
+/** Fails the stream unless exactly `size` bytes pass (hashing is left to a verifying source). */
+function sizeCheckingStream(size: number, what: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.byteLength;
+      if (seen > size) cb(new OboxError(ErrorCodes.invalidArchive, `${what}: more than the expected ${size} bytes`));
+      else cb(null, chunk);
+    },
+    flush(cb) {
+      cb(seen === size ? null : new OboxError(ErrorCodes.invalidArchive, `${what}: ${seen} bytes, expected ${size}`));
+    },
+  });
 }
 
 /**

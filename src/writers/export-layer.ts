@@ -20,6 +20,11 @@ export interface ExportBlob {
   /** OCI media type of the blob as written. */
   readonly mediaType: MediaType;
   readonly open: () => Promise<Readable>;
+  /**
+   * The source verifies the digest itself (a Layer's compressed() opener does, by contract):
+   * the writer then checks only the size instead of hashing every byte a second time.
+   */
+  readonly sourceVerifies?: boolean;
 }
 
 class CountingStream extends Transform {
@@ -66,7 +71,7 @@ export class LayerExporter {
     if (compression === 'none' || this.mode === 'as-stored') {
       const [digest, size] = await Promise.all([layer.digest(), layer.size()]);
       if (compression === 'none' && digest !== diffId) throw diffIdMismatch(what, diffId, digest);
-      return { digest, size, mediaType: layerMediaTypeFor(storedType, 'oci'), open: () => layer.compressed() };
+      return { digest, size, mediaType: layerMediaTypeFor(storedType, 'oci'), open: () => layer.compressed(), sourceVerifies: layer.selfVerifying === true };
     }
     const measured = await digestStream(chain(await layer.uncompressed(), new CountingStream(this.onMeasured)));
     if (measured.digest !== diffId) throw diffIdMismatch(what, diffId, measured.digest);

@@ -48,7 +48,7 @@ function outputError(e: unknown, target: string, tmp: string): unknown {
 export async function writeStreamToFile(stream: Readable, target: string): Promise<void> {
   const tmp = siblingTemp(target);
   try {
-    await pipeline(stream, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+    await pipeline(stream, createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 }));
     const fh = await open(tmp, constants.O_RDONLY);
     try {
       await fh.sync();

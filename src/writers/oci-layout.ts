@@ -27,7 +27,7 @@ export function blobEntries(images: readonly ExportedImage[]): LayoutEntry[] {
     if (!out.has(e.digest)) out.set(e.digest, e);
   };
   for (const img of images) {
-    for (const l of img.layers) add({ kind: 'blob', path: blobPath(l.digest), digest: l.digest, size: l.size, open: l.open });
+    for (const l of img.layers) add({ kind: 'blob', path: blobPath(l.digest), digest: l.digest, size: l.size, open: l.open, sourceVerifies: l.sourceVerifies === true });
     add({ kind: 'bytes', path: blobPath(img.configDigest), digest: img.configDigest, data: img.rawConfig });
     add({ kind: 'bytes', path: blobPath(img.manifestDigest), digest: img.manifestDigest, data: img.rawManifest });
   }

@@ -148,7 +148,8 @@ export class BlobStore {
       throw e;
     }
     const expected = size === undefined ? { digest } : { digest, size };
-    return chain(fh.createReadStream(), verifyingStream(expected, 'stored blob'));
+    // 1 MiB reads: 64 KiB chunks made exports spend most of their time in per-chunk overhead.
+    return chain(fh.createReadStream({ highWaterMark: 1 << 20 }), verifyingStream(expected, 'stored blob'));
   }
 
   /** A small blob (manifest, config) read whole and verified. */

@@ -288,6 +288,8 @@ export class Store {
           digest: d.digest,
           size: d.size,
           diffId,
+          // blobs.open verifies digest and size at EOF.
+          selfVerifying: true,
         }),
     });
   }
