@@ -17,7 +17,7 @@ import { registerCleanup } from './cleanup.js';
 import { applyMetadata, historyText, type StageFlags } from './metadata.js';
 import { mkdirAllInRoot, resolveUser, runContainer } from './run/index.js';
 import { prepareRunMounts, runArgv } from './run-step.js';
-import { withStepFilesystem, type StepFsContext } from './step-fs.js';
+import { withStepFilesystem, type StepFsContext, type StepLayer } from './step-fs.js';
 import { copyStep, type CopyStepContext } from './copy-step.js';
 import type { SourceTree } from './copy/index.js';
 
@@ -48,7 +48,7 @@ export interface BuildResult {
   digest: string;
   names: string[];
   layers: number;
-  /** Bytes of the compressed layers this build created (not the base's). */
+  /** Bytes (uncompressed) of the layers this build created, all stages (not the base's). */
   newBytes: number;
   durationMs: number;
 }
@@ -229,7 +229,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
     const id = ++state.stepCounter;
     const started = Date.now();
     emit(state, { type: 'step-start', id, stage: stage.displayName, step: i + 1, steps: steps.length, text: ins.original.trim(), line: ins.location.startLine });
-    let layer: { digest: string; size: number; layer: Layer; dir: string } | undefined;
+    let layer: StepLayer | undefined;
     if (ins.kind === 'run') {
       layer = await runRunStep(state, step, cc, dirs, id);
       history.push({ created: state.created, created_by: historyText(ins, cc, step.args), comment: 'obox.containerfile.v0', ...(layer ? {} : { empty_layer: true }) });
@@ -271,7 +271,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       dirs.push(layer.dir);
       state.newBytes += layer.size;
     }
-    emit(state, { type: 'step-done', id, durationMs: Date.now() - started, layer: layer ? { digest: layer.digest, size: layer.size } : undefined, cached: false });
+    emit(state, { type: 'step-done', id, durationMs: Date.now() - started, layer: layer ? { digest: layer.diffId, size: layer.size } : undefined, cached: false });
   }
   config = { ...config, config: cc, history, created: state.created };
   return { config, layers, dirs, scope: evaluation.final };

@@ -6,7 +6,8 @@
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { adoptLayerDir, commitDirectory, type CommittedLayer } from '../cache/layers.js';
+import { adoptLayerDir, diffIdOfDirectory, layerFromDirectory } from '../cache/layers.js';
+import type { Digest, Layer } from '../image/index.js';
 import type { Store } from '../cache/store/index.js';
 import { pruneUnchangedDirs } from '../layer/index.js';
 import { mountOverlay } from './overlay/index.js';
@@ -20,10 +21,19 @@ export interface StepFsContext {
   signal: AbortSignal | undefined;
 }
 
+export interface StepLayer {
+  layer: Layer;
+  diffId: Digest;
+  /** The layer's unpacked dir in the store (overlay form): the next step's lower dir. */
+  dir: string;
+  /** Bytes of the uncompressed layer tar. */
+  size: number;
+}
+
 export interface StepFsResult<T> {
   value: T;
   /** Undefined when the step changed nothing. */
-  layer: (CommittedLayer & { dir: string }) | undefined;
+  layer: StepLayer | undefined;
 }
 
 /** Runs `work` with the merged root filesystem of `lowerDirs` (base first) and commits the diff. */
@@ -44,12 +54,11 @@ export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: reado
     const upper = mount.upperDir!;
     await pruneUnchangedDirs(upper, lowerDirs);
     if ((await readdir(upper)).length === 0) return { value, layer: undefined };
-    const committed = await commitDirectory(ctx.store, upper, {
-      overlay: { xattrs: 'trusted' },
-      ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
-    });
-    const dir = await adoptLayerDir(ctx.store, committed.diffId, upper);
-    return { value, layer: { ...committed, dir } };
+    // Only the diffID now: the gzip blob is made on first use (see layerFromDirectory).
+    const options = { overlay: { xattrs: 'trusted' as const }, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}) };
+    const { diffId, size } = await diffIdOfDirectory(upper, options);
+    const dir = await adoptLayerDir(ctx.store, diffId, upper);
+    return { value, layer: { layer: layerFromDirectory(ctx.store, dir, diffId, options), diffId, dir, size } };
   } finally {
     await rm(stateDir, { recursive: true, force: true });
     unregister();
