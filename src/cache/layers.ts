@@ -76,12 +76,20 @@ export async function ensureLayerDir(store: Store, layer: Layer): Promise<string
   return path;
 }
 
-/** Moves an already unpacked tree into the store as the layer dir for diffId (same filesystem). */
-export async function adoptLayerDir(store: Store, diffId: Digest, dir: string): Promise<string> {
-  const { path } = await store.installLayerDir(diffId, async (fresh) => {
-    await rm(fresh, { recursive: true, force: true });
-    await rename(dir, fresh);
-  });
+/**
+ * Moves an already unpacked tree into the store as the layer dir for diffId (same filesystem).
+ * `alreadySynced`: the caller has flushed the tree (an overlay unmount's syncfs), so the
+ * per-file fsync pass is skipped; the rename and the parent directory are still synced.
+ */
+export async function adoptLayerDir(store: Store, diffId: Digest, dir: string, options: { alreadySynced?: boolean } = {}): Promise<string> {
+  const { path } = await store.installLayerDir(
+    diffId,
+    async (fresh) => {
+      await rm(fresh, { recursive: true, force: true });
+      await rename(dir, fresh);
+    },
+    { sync: !options.alreadySynced },
+  );
   await rm(dir, { recursive: true, force: true });
   return path;
 }

@@ -57,7 +57,8 @@ export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: reado
     // Only the diffID now: the gzip blob is made on first use (see layerFromDirectory).
     const options = { overlay: { xattrs: 'trusted' as const }, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}) };
     const { diffId, size } = await diffIdOfDirectory(upper, options);
-    const dir = await adoptLayerDir(ctx.store, diffId, upper);
+    // The unmount of a kept (volatile) upper ran syncfs on its filesystem: no second fsync pass.
+    const dir = await adoptLayerDir(ctx.store, diffId, upper, { alreadySynced: true });
     return { value, layer: { layer: layerFromDirectory(ctx.store, dir, diffId, options), diffId, dir, size } };
   } finally {
     await rm(stateDir, { recursive: true, force: true });
