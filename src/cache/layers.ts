@@ -94,33 +94,16 @@ export async function adoptLayerDir(store: Store, diffId: Digest, dir: string, o
   return path;
 }
 
-/** The diffID of a directory's layer tar (overlay form when `options.overlay`), with no blob written. */
-export async function diffIdOfDirectory(dir: string, options: WriteLayerOptions = {}): Promise<{ diffId: Digest; size: number }> {
-  const { Writable } = await import('node:stream');
-  const sink = new Writable({
-    write(_chunk, _enc, cb) {
-      cb();
-    },
-  });
-  const written = await writeLayer(dir, sink, { ...options, compression: 'none' });
-  return { diffId: Digest.parse(written.diffId), size: written.uncompressedSize };
-}
-
 /**
- * A layer known by its unpacked directory in the store: the diffID is known, the compressed
- * blob is written on first use (only layers that reach an exported or stored image pay for
- * gzip; a build stage's layers never do). Same directory → same bytes, so the blob's diffID is
- * checked against the one recorded at commit.
+ * A layer known by its unpacked directory (overlay form): nothing is hashed or compressed until
+ * it is needed. The first call to digest/size/diffId/compressed writes the gzip blob into the
+ * store (one pass: tar → sha256 → gzip → sha256), so only layers that reach a stored or
+ * exported image pay for it; a build stage's layers never do.
  */
-export function layerFromDirectory(store: Store, dir: string, diffId: Digest, options: WriteLayerOptions = {}): Layer {
+export function layerFromDirectory(store: Store, dir: string, options: WriteLayerOptions = {}): Layer & { committed(): Promise<CommittedLayer> } {
   let blob: Promise<CommittedLayer> | undefined;
   const committed = (): Promise<CommittedLayer> => {
-    blob ??= commitDirectory(store, dir, options).then((c) => {
-      if (c.diffId !== diffId) {
-        throw new OboxError(ErrorCodes.store, `layer dir ${dir} changed since it was committed: diffID ${c.diffId}, expected ${diffId}`);
-      }
-      return c;
-    });
+    blob ??= commitDirectory(store, dir, options);
     blob.catch(() => {
       blob = undefined;
     });
@@ -128,9 +111,10 @@ export function layerFromDirectory(store: Store, dir: string, diffId: Digest, op
   };
   return {
     selfVerifying: true,
+    committed,
     digest: async () => (await committed()).digest,
     size: async () => (await committed()).size,
-    diffId: async () => diffId,
+    diffId: async () => (await committed()).diffId,
     mediaType: async () => (await committed()).layer.mediaType(),
     compressed: async () => (await committed()).layer.compressed(),
     uncompressed: async () => (await committed()).layer.uncompressed(),

@@ -5,7 +5,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureLayerDir } from '../cache/layers.js';
+import { adoptLayerDir, ensureLayerDir } from '../cache/layers.js';
 import type { Store } from '../cache/store/index.js';
 import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
@@ -48,7 +48,7 @@ export interface BuildResult {
   digest: string;
   names: string[];
   layers: number;
-  /** Bytes (uncompressed) of the layers this build created, all stages (not the base's). */
+  /** Compressed bytes of the layers this build added to the image (not the base's). */
   newBytes: number;
   durationMs: number;
 }
@@ -70,7 +70,8 @@ interface BuildState {
   /** The build context through its ignore rules, for COPY/ADD. */
   context: SourceTree;
   stepCounter: number;
-  newBytes: number;
+  /** Layers this build made, by Layer object: their provisional dirs. */
+  stepLayers: Map<Layer, StepLayer>;
   created: string;
 }
 
@@ -269,9 +270,9 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
     if (layer) {
       layers.push(layer.layer);
       dirs.push(layer.dir);
-      state.newBytes += layer.size;
+      state.stepLayers.set(layer.layer, layer);
     }
-    emit(state, { type: 'step-done', id, durationMs: Date.now() - started, layer: layer ? { digest: layer.diffId, size: layer.size } : undefined, cached: false });
+    emit(state, { type: 'step-done', id, durationMs: Date.now() - started, layer: layer !== undefined, cached: false });
   }
   config = { ...config, config: cc, history, created: state.created };
   return { config, layers, dirs, scope: evaluation.final };
@@ -398,18 +399,19 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const unregisterScratch = registerCleanup(() => rm(scratchDir, { recursive: true, force: true }));
   const linksDir = path.join(root, 'links-v1');
   const runtimeState = path.join(root, 'run-v1');
+  await mkdir(path.join(scratchDir, 'layers'));
   await mkdir(linksDir, { recursive: true });
   await mkdir(runtimeState, { recursive: true });
   const state: BuildState = {
     opts,
     plan,
-    fs: { store: opts.store, linksDir, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal },
+    fs: { store: opts.store, layersDir: path.join(scratchDir, 'layers'), linksDir, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal },
     runtimeState,
     scratchDir,
     results: new Map(),
     context: await buildContext(opts),
     stepCounter: 0,
-    newBytes: 0,
+    stepLayers: new Map(),
     created: isoTime(opts.sourceDateEpoch),
   };
   const viewsBefore = views.length;
@@ -424,6 +426,17 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const image = composeImage({ format: 'oci', config: { ...configWithoutRootfs, config: cc, rootfs: { type: 'layers', diff_ids: [] } }, layers: final.layers });
     const tags = opts.tags ?? [];
     await opts.store.putImage(image, tags);
+    // The target's new layers are now committed (putImage needed their blobs): keep their dirs
+    // in the store under their diffIDs, ready to be lower dirs of the next build. The other
+    // stages' layers go with the scratch dir.
+    let newBytes = 0;
+    for (const layer of final.layers) {
+      const step = state.stepLayers.get(layer);
+      if (!step) continue;
+      const committed = await step.layer.committed();
+      newBytes += committed.size;
+      await adoptLayerDir(opts.store, committed.diffId, step.dir, { alreadySynced: true });
+    }
     const names = tags.map((t) => normalizeReference(t).toString());
     return {
       image,
@@ -431,7 +444,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       digest: await image.digest(),
       names,
       layers: final.layers.length,
-      newBytes: state.newBytes,
+      newBytes,
       durationMs: Date.now() - started,
     };
   } finally {

@@ -4,7 +4,7 @@ export type BuildEvent =
   | { type: 'stage'; stage: string; index: number; total: number; base: string }
   | { type: 'step-start'; id: number; stage: string; step: number; steps: number; text: string; line: number }
   | { type: 'step-output'; id: number; stream: 'stdout' | 'stderr'; line: string }
-  | { type: 'step-done'; id: number; durationMs: number; /** The new layer's diffID and uncompressed size. */ layer: { digest: string; size: number } | undefined; cached: boolean }
+  | { type: 'step-done'; id: number; durationMs: number; /** Whether the step made a layer. */ layer: boolean; cached: boolean }
   | { type: 'export'; what: string; bytes?: number; total?: number }
   | { type: 'warning'; message: string };
 

@@ -6,8 +6,9 @@
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { adoptLayerDir, diffIdOfDirectory, layerFromDirectory } from '../cache/layers.js';
-import type { Digest, Layer } from '../image/index.js';
+import { rename } from 'node:fs/promises';
+import { layerFromDirectory, type CommittedLayer } from '../cache/layers.js';
+import type { Layer } from '../image/index.js';
 import type { Store } from '../cache/store/index.js';
 import { pruneUnchangedDirs } from '../layer/index.js';
 import { mountOverlay } from './overlay/index.js';
@@ -15,6 +16,8 @@ import { registerCleanup } from './cleanup.js';
 
 export interface StepFsContext {
   store: Store;
+  /** Where this build keeps its steps' layer dirs until they are committed (same filesystem as the store). */
+  layersDir: string;
   /** Short-link directory for deep layer chains. */
   linksDir: string;
   sourceDateEpoch: number | undefined;
@@ -22,12 +25,9 @@ export interface StepFsContext {
 }
 
 export interface StepLayer {
-  layer: Layer;
-  diffId: Digest;
-  /** The layer's unpacked dir in the store (overlay form): the next step's lower dir. */
+  layer: Layer & { committed(): Promise<CommittedLayer> };
+  /** The layer's unpacked dir (overlay form): the next step's lower dir. */
   dir: string;
-  /** Bytes of the uncompressed layer tar. */
-  size: number;
 }
 
 export interface StepFsResult<T> {
@@ -54,12 +54,11 @@ export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: reado
     const upper = mount.upperDir!;
     await pruneUnchangedDirs(upper, lowerDirs);
     if ((await readdir(upper)).length === 0) return { value, layer: undefined };
-    // Only the diffID now: the gzip blob is made on first use (see layerFromDirectory).
+    // Nothing is hashed or compressed here: the upper dir is the layer, committed on first use.
     const options = { overlay: { xattrs: 'trusted' as const }, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}) };
-    const { diffId, size } = await diffIdOfDirectory(upper, options);
-    // The unmount of a kept (volatile) upper ran syncfs on its filesystem: no second fsync pass.
-    const dir = await adoptLayerDir(ctx.store, diffId, upper, { alreadySynced: true });
-    return { value, layer: { layer: layerFromDirectory(ctx.store, dir, diffId, options), diffId, dir, size } };
+    const dir = path.join(ctx.layersDir, path.basename(stateDir));
+    await rename(upper, dir);
+    return { value, layer: { layer: layerFromDirectory(ctx.store, dir, options), dir } };
   } finally {
     await rm(stateDir, { recursive: true, force: true });
     unregister();
