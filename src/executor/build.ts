@@ -382,7 +382,16 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const parsed = parseContainerfile(opts.containerfile.text, opts.containerfile.display);
   const file = parseInstructions(parsed);
-  const { parsePlatform } = await import('../plan/index.js');
+  const { parsePlatform, hostPlatform, formatPlatform } = await import('../plan/index.js');
+  if (opts.platform) {
+    const wanted = parsePlatform(opts.platform);
+    const host = hostPlatform();
+    if (wanted.os !== host.os || wanted.architecture !== host.architecture || (wanted.variant ?? '') !== (host.variant ?? '')) {
+      throw new OboxError(ErrorCodes.usage, `cannot build for ${formatPlatform(wanted)} on this ${formatPlatform(host)} machine: obox runs RUN steps natively and has no emulation yet`, {
+        hint: `leave --platform out, or use ${formatPlatform(host)}`,
+      });
+    }
+  }
   const plan = planBuild(file, {
     ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
     ...(opts.target !== undefined ? { target: opts.target } : {}),

@@ -9,7 +9,7 @@ import type { RunInstruction, RunMount } from '../instructions/index.js';
 import { chompHeredocContent, parseHeredocMarker } from '../containerfile/heredoc.js';
 import { ErrorCodes, OboxError } from '../errors.js';
 import { commandArgv, DEFAULT_SHELL } from './metadata.js';
-import type { RunMount as RuntimeMount } from './run/index.js';
+import { resolveInRoot, type RunMount as RuntimeMount } from './run/index.js';
 
 export interface RunArgv {
   argv: string[];
@@ -51,9 +51,9 @@ export interface MountContext {
   secrets: ReadonlyMap<string, string>;
 }
 
-function safeJoin(root: string, rel: string): string {
-  const joined = path.join(root, path.posix.normalize(`/${rel}`));
-  return joined;
+/** The bind source resolved inside `root`: symlinks in the context or a stage never lead outside it. */
+async function sourceInRoot(root: string, rel: string): Promise<string> {
+  return resolveInRoot(root, path.posix.normalize(`/${rel}`));
 }
 
 /** Turns `RUN --mount` specs into runtime mounts. Secrets never touch the rootfs: they are bind-mounted files. */
@@ -64,7 +64,7 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
     switch (m.type) {
       case 'bind': {
         const root = m.from === undefined ? ctx.contextDir : await ctx.rootfsOf(m.from);
-        out.push({ type: 'bind', source: safeJoin(root, m.source), destination: m.target, readonly: m.readOnly });
+        out.push({ type: 'bind', source: await sourceInRoot(root, m.source), destination: m.target, readonly: m.readOnly });
         break;
       }
       case 'cache': {

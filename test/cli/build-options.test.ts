@@ -65,6 +65,25 @@ describe.skipIf(!ok)('obox build options', () => {
     expect(existsSync(path.join(outs.local, 'bin', 'busybox'))).toBe(true);
   });
 
+  it('a bind mount source symlinked out of the context never exposes host files', () => {
+    const evil = path.join(dir, 'evil');
+    mkdirSync(evil);
+    execFileSync('ln', ['-s', '/etc', path.join(evil, 'escape')]);
+    writeFileSync(path.join(evil, 'Containerfile'), 'FROM busybox\nRUN --mount=type=bind,source=escape,target=/m cat /m/hostname > /leak\n');
+    const r = run(['build', '-q', evil]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain(readFileSync('/etc/hostname', 'utf8').trim() || 'never-matches');
+  });
+
+  it('--platform: this machine is fine, another architecture is refused clearly (no emulation)', () => {
+    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+    expect(run(['build', '-q', '--platform', `linux/${arch}`, ctx]).code).toBe(0);
+    const other = arch === 'amd64' ? 'arm64' : 'amd64';
+    const r = run(['build', '-q', '--platform', `linux/${other}`, ctx]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot build for linux/${other}`);
+  });
+
   it('bad option values are usage errors (exit 2)', () => {
     for (const args of [
       ['-o', 'type=registry,dest=x'],
