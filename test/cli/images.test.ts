@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -103,6 +103,31 @@ describe.skipIf(!ok)('obox import, images, inspect, tag, rmi, history', () => {
     }
     expect(run(['images', '--format', 'json']).stdout).toBe(before);
     expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('a device node in a tar imported by a non-root user is refused, naming archive and entry; store unchanged', () => {
+    if (!requires({ root: true, tools: ['setpriv', 'mknod'] })) return;
+    const tree = path.join(dir, 'devtree');
+    mkdirSync(tree);
+    writeFileSync(path.join(tree, 'file'), 'hi\n');
+    execFileSync('mknod', [path.join(tree, 'null'), 'c', '1', '3']);
+    const tar = path.join(dir, 'device.tar');
+    execFileSync('tar', ['cf', tar, '--owner=65534', '--group=65534', '--numeric-owner', '-C', tree, 'file', 'null']);
+    const store = path.join(dir, 'nobody-store');
+    mkdirSync(store);
+    execFileSync('chown', ['65534:65534', store, dir]);
+    execFileSync('chmod', ['a+r', tar]);
+    const asNobody = (args: string[]) =>
+      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(repoRoot, 'bin', 'obox.js'), '--root', store, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: dir },
+      });
+    const r = asNobody(['import', tar, '-t', 'dev']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${tar}: cannot unpack entry "null"`);
+    expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    expect(JSON.parse(asNobody(['images', '--format', 'json']).stdout)).toEqual([]);
+    expect(readdirSync(path.join(store, 'tmp'))).toEqual([]);
   });
 
   it('a missing source is a clear error', () => {
