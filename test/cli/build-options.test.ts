@@ -84,6 +84,17 @@ describe.skipIf(!ok)('obox build options', () => {
     expect(r.stderr).toContain(`cannot build for linux/${other}`);
   });
 
+  it('SHELL runs shell-form RUN steps (and exec form is untouched)', () => {
+    const shellCtx = path.join(dir, 'shell');
+    mkdirSync(shellCtx);
+    writeFileSync(path.join(shellCtx, 'Containerfile'), 'FROM busybox\nRUN false; echo plain-sh-continues > /a\nSHELL ["/bin/sh", "-e", "-c"]\nRUN ["/bin/sh", "-c", "false; echo exec-form > /b"]\nRUN false; echo never > /c\n');
+    const r = run(['build', '--progress', 'plain', shellCtx]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Containerfile:5:1: process "/bin/sh -e -c false; echo never > /c" did not complete successfully: exit code: 1');
+    expect(r.stderr).toMatch(/#1 DONE/); // plain sh: `false;` does not stop it
+    expect(r.stderr).toMatch(/#3 DONE/); // exec form ignores SHELL
+  });
+
   it('bad option values are usage errors (exit 2)', () => {
     for (const args of [
       ['-o', 'type=registry,dest=x'],
