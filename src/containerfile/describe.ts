@@ -2,17 +2,10 @@
  * A plain-data view of a parsed Containerfile: what `obox parse --json` prints. It shows the file
  * as written: no expansion. Arguments follow BuildKit's parser shapes.
  */
-import type { InstructionNode, NodeArgs, ParsedContainerfile } from './nodes.js';
+import type { Heredoc, InstructionNode, NodeArgs, ParsedContainerfile } from './nodes.js';
 
-export interface DescribedHeredoc {
-  name: string;
-  expand: boolean;
-  chomp: boolean;
-  fileDescriptor: number;
-  content: string;
-  startLine: number;
-  endLine: number;
-}
+/** A heredoc as `obox parse --json` shows it: exactly the node's. */
+export type DescribedHeredoc = Heredoc;
 
 export interface DescribedInstruction {
   keyword: string;
