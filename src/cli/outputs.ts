@@ -3,7 +3,6 @@
  * `type=oci,dest=F` (archive), `type=oci,dest=DIR,tar=false` (layout dir), `type=local,dest=DIR`
  * (the root filesystem).
  */
-import type { Store } from '../cache/store/index.js';
 import { ErrorCodes, OboxError } from '../errors.js';
 import type { BuildEventSink } from '../executor/events.js';
 import type { Image } from '../image/index.js';
@@ -38,11 +37,16 @@ export function parseOutputSpec(spec: string): OutputSpec {
   }
 }
 
-export async function writeOutputs(store: Store, image: Image, names: readonly string[], specs: readonly OutputSpec[], onEvent: BuildEventSink): Promise<void> {
+export async function writeOutputs(
+  image: Image,
+  names: readonly string[],
+  specs: readonly OutputSpec[],
+  onEvent: BuildEventSink,
+  sourceDateEpoch: number | undefined,
+): Promise<void> {
   if (specs.length === 0) return;
   const writers = await import('../writers/index.js');
-  const sde = process.env.SOURCE_DATE_EPOCH;
-  const opts = { layers: 'as-stored' as const, ...(sde !== undefined && /^\d+$/.test(sde) ? { sourceDateEpoch: Number(sde) } : {}) };
+  const opts = { layers: 'as-stored' as const, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}) };
   for (const spec of specs) {
     onEvent({ type: 'export', what: `exporting ${spec.type}${spec.type === 'oci' && !spec.tar ? ' layout' : ''} to ${spec.dest}` });
     if (spec.type === 'docker') await writers.writeDockerArchive({ image, names }, spec.dest, opts);
@@ -56,5 +60,4 @@ export async function writeOutputs(store: Store, image: Image, names: readonly s
       await flattenLayers(sources, spec.dest);
     }
   }
-  void store;
 }

@@ -10,16 +10,18 @@ import type { Store } from '../cache/store/index.js';
 import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
 import { composeImage, emptyConfig, normalizeReference, type ContainerConfig, type HistoryEntry, type Image, type ImageConfig, type Layer } from '../image/index.js';
-import { parseInstructions, type Instruction } from '../instructions/index.js';
-import { DEFAULT_PATH, evaluateStage, planBuild, type BuildPlan, type PlannedStage, type StageScope, type StepContext } from '../plan/index.js';
+import { parseInstructions, resolveMounts, type Instruction } from '../instructions/index.js';
+import { DEFAULT_PATH, evaluateStage, formatPlatform, hostPlatform, parsePlatform, planBuild, type BuildPlan, type PlannedStage, type StageScope, type StepContext } from '../plan/index.js';
 import type { BuildEventSink } from './events.js';
 import { registerCleanup } from './cleanup.js';
 import { applyMetadata, historyText, type StageFlags } from './metadata.js';
 import { mkdirAllInRoot, resolveUser, runContainer } from './run/index.js';
+import { mountOverlay } from './overlay/index.js';
 import { prepareRunMounts, runArgv } from './run-step.js';
 import { withStepFilesystem, type StepFsContext, type StepLayer } from './step-fs.js';
 import { copyStep, type CopyStepContext } from './copy-step.js';
-import type { SourceTree } from './copy/index.js';
+import { contextSource, type SourceTree } from './copy/index.js';
+import { loadIgnoreRules } from '../context/ignore.js';
 
 export interface BuildOptions {
   store: Store;
@@ -70,6 +72,8 @@ interface BuildState {
   /** The build context through its ignore rules, for COPY/ADD. */
   context: SourceTree;
   stepCounter: number;
+  /** Read-only overlay views of stages/images (for --from), unmounted when the build ends. */
+  views: Array<{ unmount(): Promise<void> }>;
   /** Layers this build made, by Layer object: their provisional dirs. */
   stepLayers: Map<Layer, StepLayer>;
   created: string;
@@ -90,35 +94,33 @@ function withDefaultPath(config: ContainerConfig): ContainerConfig {
   return env.some((e) => e.startsWith('PATH=')) ? config : { ...config, Env: [...env, `PATH=${DEFAULT_PATH}`] };
 }
 
-async function baseOf(state: BuildState, stage: PlannedStage): Promise<StageResult & { display: string }> {
+/** What a stage starts from: an earlier stage's result (with its ARG/ENV scope), scratch, or an image. */
+interface StageStart {
+  config: ImageConfig;
+  layers: Layer[];
+  dirs: string[];
+  /** Only for a stage base: expansion continues from its scope. */
+  parentScope: StageScope | undefined;
+  display: string;
+}
+
+async function baseOf(state: BuildState, stage: PlannedStage): Promise<StageStart> {
   const base = stage.base;
   if (base.kind === 'stage') {
     const parent = state.results.get(base.index);
     if (!parent) throw new OboxError(ErrorCodes.semantic, `stage ${base.index} was not built before ${stage.displayName}`);
-    return { ...parent, display: state.plan.allStages[base.index]!.displayName };
+    const { scope, ...rest } = parent;
+    return { ...rest, parentScope: scope, display: state.plan.allStages[base.index]!.displayName };
   }
   if (base.kind === 'scratch') {
     const config = emptyConfig(stage.platform);
-    return {
-      config: { ...config, config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' } },
-      layers: [],
-      dirs: [],
-      scope: evaluateStage(state.plan, { ...stage, stage: { ...stage.stage, instructions: [] } }, { imageEnv: [`PATH=${DEFAULT_PATH}`] }).final,
-      display: 'scratch',
-    };
+    return { config: { ...config, config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' } }, layers: [], dirs: [], parentScope: undefined, display: 'scratch' };
   }
   const image = await loadBaseImage(state, base.ref, stage);
   const [config, layers] = await Promise.all([image.config(), image.layers()]);
   const dirs: string[] = [];
   for (const layer of layers) dirs.push(await ensureLayerDir(state.opts.store, layer));
-  const cc = withDefaultPath(config.config ?? {});
-  return {
-    config: { ...config, config: cc },
-    layers: [...layers],
-    dirs,
-    scope: evaluateStage(state.plan, { ...stage, stage: { ...stage.stage, instructions: [] } }, { imageEnv: cc.Env ?? [] }).final,
-    display: base.ref,
-  };
+  return { config: { ...config, config: withDefaultPath(config.config ?? {}) }, layers: [...layers], dirs, parentScope: undefined, display: base.ref };
 }
 
 const ARCHIVE_BASE = /^(docker-archive|oci-archive):(.+)$/;
@@ -147,11 +149,11 @@ async function archiveBase(state: BuildState, transport: string, spec: string, s
   return state.opts.store.image(pick.manifestDigest);
 }
 
-function baseNotFound(state: BuildState, ref: string, stage: PlannedStage, hint: string): ContainerfileError {
+function baseNotFound(state: BuildState, ref: string, stage: PlannedStage, hint: string, where = ''): ContainerfileError {
   const from = stage.stage.from;
   return new ContainerfileError(
     ErrorCodes.notFound,
-    `base image ${ref} not found`,
+    `base image ${ref} not found${where}`,
     {
       file: state.plan.source.file,
       line: from.location.argsPos.line,
@@ -170,20 +172,7 @@ async function loadBaseImage(state: BuildState, ref: string, stage: PlannedStage
     return await state.opts.store.image(ref);
   } catch (e) {
     if (e instanceof OboxError && e.code === ErrorCodes.notFound) {
-      const from = stage.stage.from;
-      const err = new ContainerfileError(
-        ErrorCodes.notFound,
-        `base image ${ref} not found in the store`,
-        {
-          file: state.plan.source.file,
-          line: from.location.argsPos.line,
-          column: from.location.argsPos.column,
-          length: ref.length,
-          lineText: state.plan.source.lines[from.location.argsPos.line - 1],
-        },
-        { hint: `pull or import it first (obox import ROOTFS.tar -t ${ref}, or obox load -i IMAGE.tar)` },
-      );
-      throw err;
+      throw baseNotFound(state, ref, stage, `pull or import it first (obox import ROOTFS.tar -t ${ref}, or obox load -i IMAGE.tar)`, ' in the store');
     }
     throw e;
   }
@@ -216,7 +205,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
   const dirs = [...base.dirs];
   const history: HistoryEntry[] = [...(config.history ?? [])];
   const flags: StageFlags = { cmdSet: false };
-  const baseScope = stage.base.kind === 'stage' ? { parent: base.scope } : { imageEnv: cc.Env ?? [] };
+  const baseScope = base.parentScope ? { parent: base.parentScope } : { imageEnv: cc.Env ?? [] };
   // The base's ONBUILD triggers run first, then are cleared from this image (as BuildKit does).
   const triggers = onbuildTriggers(cc.OnBuild ?? [], base.display);
   if (cc.OnBuild && cc.OnBuild.length > 0) cc = { ...cc, OnBuild: undefined };
@@ -238,7 +227,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       const ctx: CopyStepContext = {
         context: state.context,
         workdir: cc.WorkingDir || '/',
-        rootfsOf: (from) => rootfsOf(state, from, stage),
+        rootfsOf: (from) => rootfsOf(state, from),
         tempDir: state.scratchDir,
         sourceDateEpoch: state.opts.sourceDateEpoch,
         source: state.plan.source,
@@ -292,11 +281,10 @@ async function runRunStep(state: BuildState, step: StepContext, cc: ContainerCon
   const scratch = await mkdtemp(path.join(state.scratchDir, 'run-'));
   try {
     const { argv, files } = await runArgv(ins, cc, scratch);
-    const { resolveMounts } = await import('../instructions/index.js');
     const mounts = await prepareRunMounts(resolveMounts(ins.mounts), {
       contextDir: state.opts.contextDir,
       cacheMountsDir: path.join(state.opts.store.paths.root, 'cache-mounts-v1'),
-      rootfsOf: (from) => rootfsOf(state, from, undefined),
+      rootfsOf: (from) => rootfsOf(state, from),
       secrets: state.opts.secrets ?? new Map(),
     });
     const env = [...step.env].map(([k, v]) => `${k}=${v}`);
@@ -337,7 +325,7 @@ async function runRunStep(state: BuildState, step: StepContext, cc: ContainerCon
 }
 
 /** The root filesystem of a stage or image named in `--from` / `from=`, as a read-only path. */
-async function rootfsOf(state: BuildState, from: string, _stage: PlannedStage | undefined): Promise<string> {
+async function rootfsOf(state: BuildState, from: string): Promise<string> {
   const byName = state.plan.allStages.find((s) => s.name === from.toLowerCase() || String(s.index) === from);
   let dirs: string[];
   if (byName) {
@@ -361,18 +349,13 @@ async function rootfsOf(state: BuildState, from: string, _stage: PlannedStage | 
 
 /** A read-only merged view of layer dirs, unmounted when the build ends. */
 async function readOnlyView(state: BuildState, dirs: string[]): Promise<string> {
-  const { mountOverlay } = await import('./overlay/index.js');
   const stateDir = await mkdtemp(path.join(state.scratchDir, 'view-'));
   const mount = await mountOverlay({ layers: dirs, stateDir, linksDir: state.fs.linksDir, readOnly: true });
-  views.push(mount);
+  state.views.push(mount);
   return mount.target;
 }
 
-const views: Array<{ unmount(): Promise<void> }> = [];
-
 async function buildContext(opts: BuildOptions): Promise<SourceTree> {
-  const { loadIgnoreRules } = await import('../context/ignore.js');
-  const { contextSource } = await import('./copy/index.js');
   const rules = await loadIgnoreRules({ contextDir: opts.contextDir, ...(opts.containerfile.path ? { containerfilePath: opts.containerfile.path } : {}) });
   return contextSource(opts.contextDir, rules.matcher, rules.source);
 }
@@ -382,7 +365,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const parsed = parseContainerfile(opts.containerfile.text, opts.containerfile.display);
   const file = parseInstructions(parsed);
-  const { parsePlatform, hostPlatform, formatPlatform } = await import('../plan/index.js');
   if (opts.platform) {
     const wanted = parsePlatform(opts.platform);
     const host = hostPlatform();
@@ -421,9 +403,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     context: await buildContext(opts),
     stepCounter: 0,
     stepLayers: new Map(),
+    views: [],
     created: isoTime(opts.sourceDateEpoch),
   };
-  const viewsBefore = views.length;
   try {
     for (const [position, stage] of plan.stages.entries()) {
       state.results.set(stage.index, await runStage(state, stage, position + 1));
@@ -457,7 +439,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       durationMs: Date.now() - started,
     };
   } finally {
-    for (const v of views.splice(viewsBefore)) await v.unmount().catch(() => undefined);
+    for (const v of state.views) await v.unmount().catch(() => undefined);
     await rm(scratchDir, { recursive: true, force: true });
     unregisterScratch();
   }

@@ -2,7 +2,7 @@
  * RUN: the argv to execute (shell form in SHELL, exec form as is, heredocs as scripts the way
  * BuildKit runs them) and the mounts of `RUN --mount`.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerConfig } from '../image/index.js';
 import type { RunInstruction, RunMount } from '../instructions/index.js';
@@ -84,7 +84,6 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
         }
         if (m.target !== undefined) out.push({ type: 'bind', source: src, destination: m.target, readonly: true });
         if (m.env !== undefined) {
-          const { readFile } = await import('node:fs/promises');
           env.push(`${m.env}=${(await readFile(src, 'utf8')).replace(/\n$/, '')}`);
         }
         break;

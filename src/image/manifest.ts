@@ -44,6 +44,19 @@ export function readSchemaVersion(ctx: ReadContext, o: JsonRecord): 2 {
   return 2;
 }
 
+/** The optional OCI fields image manifests and indexes share: artifactType, subject, annotations. */
+export function readOciExtras(
+  ctx: ReadContext,
+  o: JsonRecord,
+): { artifactType: MediaType | undefined; subject: Descriptor | undefined; annotations: Record<string, string> | undefined } {
+  const artifactTypeText = optString(ctx, o, 'artifactType', '');
+  return {
+    artifactType: artifactTypeText === undefined ? undefined : readMediaType(ctx, artifactTypeText, 'artifactType'),
+    subject: o.subject === undefined || o.subject === null ? undefined : parseDescriptor(ctx, o.subject, 'subject'),
+    annotations: optStringMap(ctx, o, 'annotations', ''),
+  };
+}
+
 /** Parse an OCI or Docker schema 2 image manifest. */
 export function parseManifest(json: unknown): Manifest {
   const o = readObject(CTX, json, '');
@@ -65,10 +78,7 @@ export function parseManifest(json: unknown): Manifest {
     // Docker's schema2.Manifest has no other fields.
     return { schemaVersion: 2, mediaType, config, layers };
   }
-  const artifactTypeText = optString(CTX, o, 'artifactType', '');
-  const artifactType = artifactTypeText === undefined ? undefined : readMediaType(CTX, artifactTypeText, 'artifactType');
-  const subject = o.subject === undefined || o.subject === null ? undefined : parseDescriptor(CTX, o.subject, 'subject');
-  const annotations = optStringMap(CTX, o, 'annotations', '');
+  const { artifactType, subject, annotations } = readOciExtras(CTX, o);
   return {
     schemaVersion: 2,
     ...(mediaType !== undefined ? { mediaType } : {}),

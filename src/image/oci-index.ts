@@ -11,8 +11,8 @@ import {
   readMediaType,
   type Descriptor,
 } from './descriptor.js';
-import { fail, join, optString, optStringMap, parseJsonText, readArray, readObject, type ReadContext } from './json-read.js';
-import { readSchemaVersion } from './manifest.js';
+import { fail, join, optString, parseJsonText, readArray, readObject, type ReadContext } from './json-read.js';
+import { readOciExtras, readSchemaVersion } from './manifest.js';
 import { isManifestMediaType, MediaTypes, type MediaType } from './media-type.js';
 
 export interface Index {
@@ -40,10 +40,7 @@ export function parseIndex(json: unknown, what = CTX.what): Index {
   if (o.manifests === undefined || o.manifests === null) fail(ctx, 'manifests', 'required field is missing');
   const manifests = readArray(ctx, o.manifests, 'manifests').map((d, i) => parseDescriptor(ctx, d, join('manifests', i)));
   if (mediaType === MediaTypes.dockerManifestList) return { schemaVersion: 2, mediaType, manifests };
-  const artifactTypeText = optString(ctx, o, 'artifactType', '');
-  const artifactType = artifactTypeText === undefined ? undefined : readMediaType(ctx, artifactTypeText, 'artifactType');
-  const subject = o.subject === undefined || o.subject === null ? undefined : parseDescriptor(ctx, o.subject, 'subject');
-  const annotations = optStringMap(ctx, o, 'annotations', '');
+  const { artifactType, subject, annotations } = readOciExtras(ctx, o);
   return {
     schemaVersion: 2,
     ...(mediaType !== undefined ? { mediaType } : {}),

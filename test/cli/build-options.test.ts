@@ -95,6 +95,12 @@ describe.skipIf(!ok)('obox build options', () => {
     expect(r.stderr).toMatch(/#3 DONE/); // exec form ignores SHELL
   });
 
+  it('a malformed SOURCE_DATE_EPOCH is a clear usage error, not silently ignored', () => {
+    const r = obox(['--root', root, 'build', '-q', ctx], { env: { SOURCE_DATE_EPOCH: 'yesterday' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('SOURCE_DATE_EPOCH="yesterday" is not a number of seconds since the epoch');
+  });
+
   it('bad option values are usage errors (exit 2)', () => {
     for (const args of [
       ['-o', 'type=registry,dest=x'],

@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { ErrorCodes, OboxError } from '../../errors.js';
 import { humanSize } from '../format.js';
 import { openStore } from '../store.js';
+import { sourceDateEpoch } from '../env.js';
 
 /** A one-line progress bar on a TTY; nothing otherwise. */
 function progressBar(label: string): { update(bytes: number, total?: number): void; done(): void } {
@@ -23,10 +24,6 @@ function progressBar(label: string): { update(bytes: number, total?: number): vo
   };
 }
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
-}
 
 export function registerArchiveCommands(program: Command): void {
   program

@@ -6,6 +6,7 @@ import { createProgress, type ProgressMode } from '../progress.js';
 import { interruptSignal } from '../signals.js';
 import { readStdin } from '../stdin.js';
 import { openStore } from '../store.js';
+import { sourceDateEpoch } from '../env.js';
 
 interface BuildFlags {
   file?: string;
@@ -82,7 +83,7 @@ export function registerBuild(program: Command): void {
       const source = await readContainerfile({ file: flags.file, contextDir: context, readStdin });
       const store = await openStore(cmd);
       const onEvent = createProgress(flags.quiet ? 'quiet' : flags.progress);
-      const sde = process.env.SOURCE_DATE_EPOCH;
+      const sde = sourceDateEpoch();
       const result = await build({
         store,
         containerfile: { text: source.text, display: source.display, path: source.path },
@@ -97,9 +98,9 @@ export function registerBuild(program: Command): void {
         ...(flags.runtime ? { runtime: flags.runtime } : {}),
         signal: interruptSignal,
         onEvent,
-        ...(sde !== undefined && /^\d+$/.test(sde) ? { sourceDateEpoch: Number(sde) } : {}),
+        ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
       });
-      await writeOutputs(store, result.image, result.names, outputs, onEvent);
+      await writeOutputs(result.image, result.names, outputs, onEvent, sde);
       if (flags.iidfile) {
         const { writeFile } = await import('node:fs/promises');
         await writeFile(flags.iidfile, result.id);

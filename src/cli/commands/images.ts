@@ -5,22 +5,16 @@ import { stat } from 'node:fs/promises';
 import { openStore } from '../store.js';
 import { humanAge, humanSize, shortId, table } from '../format.js';
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
-}
+import { sourceDateEpoch } from '../env.js';
+import { ErrorCodes, OboxError } from '../../errors.js';
 
-function familiar(name: string): string {
-  return name.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
-}
+type ReferenceModule = typeof import('../../image/reference.js');
 
-function splitName(name: string | undefined): [string, string] {
+/** REPOSITORY and TAG columns, docker-style (`busybox`, `latest`). */
+function splitName(ref: ReferenceModule, name: string | undefined): [string, string] {
   if (name === undefined) return ['<none>', '<none>'];
-  const f = familiar(name);
-  const at = f.indexOf('@');
-  if (at !== -1) return [f.slice(0, at), '<none>'];
-  const colon = f.lastIndexOf(':');
-  return colon > f.lastIndexOf('/') ? [f.slice(0, colon), f.slice(colon + 1)] : [f, '<none>'];
+  const r = ref.parseReference(name);
+  return [r.familiarName(), r.tag ?? '<none>'];
 }
 
 export function registerImageCommands(program: Command): void {
@@ -36,7 +30,6 @@ export function registerImageCommands(program: Command): void {
       let src: Parameters<typeof importRootfs>[1]['source'];
       if (source === '-') src = { tar: process.stdin, name: '<stdin>' };
       else {
-        const { OboxError, ErrorCodes } = await import('../../errors.js');
         const st = await stat(source).catch(() => undefined);
         if (!st) throw new OboxError(ErrorCodes.notFound, `${source}: no such file or directory`);
         src = st.isDirectory() ? { dir: source } : { tar: createReadStream(source), name: source };
@@ -51,7 +44,7 @@ export function registerImageCommands(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('-q, --quiet', 'print image IDs only')
     .action(async (opts: { format: string; quiet?: boolean }, cmd: Command) => {
-      const { listImageSummaries } = await import('../../cache/image-info.js');
+      const [{ listImageSummaries }, ref] = await Promise.all([import('../../cache/image-info.js'), import('../../image/reference.js')]);
       const images = await listImageSummaries(await openStore(cmd));
       if (opts.format === 'json') {
         process.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
@@ -62,7 +55,7 @@ export function registerImageCommands(program: Command): void {
         return;
       }
       const rows = images.flatMap((i) =>
-        (i.names.length > 0 ? i.names : [undefined]).map((n) => [...splitName(n), shortId(i.id), humanAge(i.created), humanSize(i.size)]),
+        (i.names.length > 0 ? i.names : [undefined]).map((n) => [...splitName(ref, n), shortId(i.id), humanAge(i.created), humanSize(i.size)]),
       );
       process.stdout.write(`${table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows)}\n`);
     });
@@ -72,14 +65,14 @@ export function registerImageCommands(program: Command): void {
     .description('print details of images as JSON: ID, names, digest, config, layers, history')
     .argument('<image...>', 'names, IDs or digests')
     .action(async (refs: string[], _opts: unknown, cmd: Command) => {
-      const { imageDetails } = await import('../../cache/image-info.js');
+      const [{ imageDetails }, { parseReference }] = await Promise.all([import('../../cache/image-info.js'), import('../../image/reference.js')]);
       const store = await openStore(cmd);
       const out = [];
       for (const ref of refs) {
         const d = await imageDetails(store, ref);
         out.push({
           Id: d.id,
-          RepoTags: d.names.map(familiar),
+          RepoTags: d.names.map((n) => parseReference(n).familiarString()),
           Digest: d.digest,
           MediaType: d.mediaType,
           Created: d.created,
