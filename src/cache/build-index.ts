@@ -53,6 +53,10 @@ export interface BuildCacheEntry {
   containerfile?: string;
   line?: number;
   text?: string;
+  /** The stage's display name (its AS name, else its index). */
+  stage?: string;
+  /** Ids of the RUN --mount=type=cache directories the step used (cache-mounts-v1/<id>). */
+  cacheMounts?: string[];
 }
 
 export interface IndexProblem {
@@ -246,6 +250,8 @@ export function encodeEntry(entry: BuildCacheEntry): string {
     containerfile: entry.containerfile,
     line: entry.line,
     text: entry.text,
+    stage: entry.stage,
+    cacheMounts: entry.cacheMounts,
   };
   const text = `${JSON.stringify(value)}\n`;
   decodeEntry(entry.key, text); // what we write must read back
@@ -283,6 +289,11 @@ export function decodeEntry(key: string, text: string): BuildCacheEntry {
     entry.line = v.line as number;
   }
   if (v.text !== undefined) entry.text = checkString(v.text, 'text');
+  if (v.stage !== undefined) entry.stage = checkString(v.stage, 'stage');
+  if (v.cacheMounts !== undefined) {
+    if (!Array.isArray(v.cacheMounts) || !v.cacheMounts.every((x) => typeof x === 'string')) throw new Error('cacheMounts is not a list of strings');
+    entry.cacheMounts = v.cacheMounts as string[];
+  }
   return entry;
 }
 

@@ -46,7 +46,7 @@ export async function importRootfs(store: Store, options: ImportOptions): Promis
       await unpackLayer(options.source.tar, dir, { archiveName: options.source.name, whiteouts: 'overlay' });
     }
     const committed = await commitDirectory(store, dir, { sourceDateEpoch: options.created });
-    if (scratchDir) await adoptLayerDir(store, committed.diffId, dir);
+    if (scratchDir) await adoptLayerDir(store, committed.diffId, dir, { origin: 'import', sourceDateEpoch: options.created });
     const comment = options.message ?? `Imported from ${'dir' in options.source ? options.source.dir : options.source.name}`;
     let image = appendLayer(emptyImage(hostPlatform(), 'oci'), committed.layer, { created, created_by: 'obox import', comment });
     if (options.containerConfig) image = updateConfig(image, (c) => ({ ...c, config: options.containerConfig! }));

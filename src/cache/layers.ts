@@ -9,6 +9,7 @@ import { Digest, layerFromCompressed, parseMediaType, type Layer } from '../imag
 import { unpackLayer, writeLayer, type WriteLayerOptions } from '../layer/index.js';
 import { ErrorCodes, OboxError } from '../errors.js';
 import type { Store } from './store/index.js';
+import { writeLayerMeta } from './layer-meta.js';
 
 export interface CommittedLayer {
   layer: Layer;
@@ -65,7 +66,7 @@ export async function commitDirectory(store: Store, dir: string, options: WriteL
 export async function ensureLayerDir(store: Store, layer: Layer): Promise<string> {
   const diffId = await layer.diffId();
   if (await store.hasLayerDir(diffId)) return store.layerDir(diffId);
-  const { path } = await store.installLayerDir(diffId, async (fresh) => {
+  const { path, installed } = await store.installLayerDir(diffId, async (fresh) => {
     // unpackLayer wants to create its target itself (all or nothing).
     await rm(fresh, { recursive: true, force: true });
     const result = await unpackLayer(await layer.compressed(), fresh, { archiveName: `layer ${await layer.digest()}` });
@@ -73,6 +74,7 @@ export async function ensureLayerDir(store: Store, layer: Layer): Promise<string
       throw new OboxError(ErrorCodes.invalidArchive, `layer ${await layer.digest()} unpacks to diffID ${result.diffId}, expected ${diffId}`);
     }
   });
+  if (installed) await writeLayerMeta(store.paths, { diffId, origin: 'unpacked', createdAt: new Date().toISOString() });
   return path;
 }
 
@@ -81,8 +83,13 @@ export async function ensureLayerDir(store: Store, layer: Layer): Promise<string
  * `alreadySynced`: the caller has flushed the tree (an overlay unmount's syncfs), so the
  * per-file fsync pass is skipped; the rename and the parent directory are still synced.
  */
-export async function adoptLayerDir(store: Store, diffId: Digest, dir: string, options: { alreadySynced?: boolean } = {}): Promise<string> {
-  const { path } = await store.installLayerDir(
+export async function adoptLayerDir(
+  store: Store,
+  diffId: Digest,
+  dir: string,
+  options: { alreadySynced?: boolean; origin?: 'build' | 'import'; sourceDateEpoch?: number | undefined } = {},
+): Promise<string> {
+  const { path, installed } = await store.installLayerDir(
     diffId,
     async (fresh) => {
       await rm(fresh, { recursive: true, force: true });
@@ -91,6 +98,14 @@ export async function adoptLayerDir(store: Store, diffId: Digest, dir: string, o
     { sync: !options.alreadySynced },
   );
   await rm(dir, { recursive: true, force: true });
+  if (installed) {
+    await writeLayerMeta(store.paths, {
+      diffId,
+      origin: options.origin ?? 'build',
+      createdAt: new Date().toISOString(),
+      ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
+    });
+  }
   return path;
 }
 

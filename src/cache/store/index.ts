@@ -2,7 +2,7 @@
 export { createFileExclusive, fsyncDir, fsyncTree, installDir, writeFileAtomic, type InstallDirOptions } from './atomic.js';
 export { BlobStore, type BlobInfo, type BlobSource, type ExpectedBlob, type PutResult } from './blobs.js';
 export { readIndex, updateIndex } from './index-file.js';
-export { withLock, type LockOptions } from './lock.js';
+export { holderGone, holderRecord, parseHolder, withLock, type HolderRecord, type LockOptions } from './lock.js';
 export { storeName } from './names.js';
 export { LAYERS_DIR, StorePaths } from './paths.js';
 export { resolveStoreRoot, SYSTEM_ROOT, type ResolveRootOptions, type RootEnv } from './root.js';

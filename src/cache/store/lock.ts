@@ -51,6 +51,9 @@ async function processStart(pid: number): Promise<string | undefined> {
   }
 }
 
+/** Who this process is, as lock files and build leases record it. */
+export type HolderRecord = LockContent;
+
 async function myContent(): Promise<LockContent> {
   if (ownStart === null) ownStart = await processStart(process.pid);
   return {
@@ -61,7 +64,13 @@ async function myContent(): Promise<LockContent> {
   };
 }
 
-function parseContent(text: string): LockContent | undefined {
+/** A fresh record of this process (pid, start time, host, a random nonce). */
+export function holderRecord(): Promise<HolderRecord> {
+  return myContent();
+}
+
+/** A holder record read back from text; undefined when it is not one. */
+export function parseHolder(text: string): LockContent | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockContent>;
     if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.nonce === 'string') return v as LockContent;
@@ -80,8 +89,8 @@ function pidRunning(pid: number): boolean {
   }
 }
 
-/** Is the holder recorded in `content` gone? */
-async function holderGone(content: LockContent): Promise<boolean> {
+/** Is the holder recorded in `content` gone (pid not running, or reused)? Never for another host. */
+export async function holderGone(content: LockContent): Promise<boolean> {
   if (content.host !== hostname()) return false;
   if (!pidRunning(content.pid)) return true;
   if (content.start === undefined) return false;
@@ -153,7 +162,7 @@ async function acquireFile(path: string, options: LockOptions): Promise<() => Pr
     }
     const held = await readLock(path);
     if (held === undefined) continue; // released meanwhile
-    const holder = parseContent(held.text);
+    const holder = parseHolder(held.text);
     const stale = holder === undefined ? Date.now() - held.mtimeMs > graceMs : await holderGone(holder);
     if (stale) {
       await breakStale(path, held.text, graceMs);
