@@ -36,8 +36,10 @@ const ENTRY_LIMIT = 4 * 1024 * 1024;
 
 export interface CachedLayer {
   diffId: string;
+  /** The blob, once one was written (intermediate stages' layers have only a dir). */
   digest?: string;
   size?: number;
+  mediaType?: string;
 }
 
 export interface BuildCacheEntry {
@@ -113,6 +115,13 @@ export class BuildIndex {
     const used = new Date(entry.lastUsedAt);
     await utimes(path, used, used).catch(() => undefined);
     return 'recorded';
+  }
+
+  /** Replace the entry of `key` (atomically), e.g. to add the blob a later build wrote for its layer. */
+  async update(key: string, entry: BuildCacheEntry): Promise<void> {
+    if (entry.key !== key) throw new TypeError(`build cache: entry key ${entry.key} differs from ${key}`);
+    await mkdir(join(this.entriesDir, keyHex(key).slice(0, 2)), { recursive: true, mode: 0o755 });
+    await writeFileAtomic(this.entryPath(key), encodeEntry(entry), this.paths.tmp);
   }
 
   /** The entry of `key`, or undefined (absent, or unreadable: reported through onProblem). */
@@ -243,7 +252,7 @@ export function encodeEntry(entry: BuildCacheEntry): string {
     format: ENTRY_FORMAT,
     key: entry.key,
     inputs: entry.inputs,
-    layer: entry.layer === null ? null : { diffId: entry.layer.diffId, digest: entry.layer.digest, size: entry.layer.size },
+    layer: entry.layer === null ? null : { diffId: entry.layer.diffId, digest: entry.layer.digest, size: entry.layer.size, mediaType: entry.layer.mediaType },
     config: entry.config === undefined ? undefined : (JSON.parse(Buffer.from(serializeImageConfig(entry.config)).toString('utf8')) as unknown),
     createdAt: entry.createdAt,
     lastUsedAt: entry.lastUsedAt,
@@ -328,6 +337,7 @@ function checkLayer(v: unknown): CachedLayer | null {
     if (!Number.isSafeInteger(v.size) || (v.size as number) < 0) throw new Error('layer.size is not a size');
     layer.size = v.size as number;
   }
+  if (v.mediaType !== undefined) layer.mediaType = checkString(v.mediaType, 'layer.mediaType');
   return layer;
 }
 
@@ -354,5 +364,9 @@ function checkInputs(v: unknown): StepKeyInputs {
   if (v.sources !== undefined) inputs.sources = checkDigest(v.sources, 'inputs.sources');
   if (v.fromStages !== undefined) inputs.fromStages = checkStringRecord(v.fromStages, 'inputs.fromStages');
   if (v.mounts !== undefined) inputs.mounts = checkStringRecord(v.mounts, 'inputs.mounts');
+  if (v.sourceDateEpoch !== undefined) {
+    if (!Number.isSafeInteger(v.sourceDateEpoch)) throw new Error('inputs.sourceDateEpoch is not an integer');
+    inputs.sourceDateEpoch = v.sourceDateEpoch as number;
+  }
   return inputs;
 }

@@ -4,7 +4,7 @@
  * as an overlay lower dir. Both the import command and the executor use these.
  */
 import { rename, rm } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { Digest, layerFromCompressed, parseMediaType, type Layer } from '../image/index.js';
 import { unpackLayer, writeLayer, type WriteLayerOptions } from '../layer/index.js';
 import { ErrorCodes, OboxError } from '../errors.js';
@@ -134,4 +134,11 @@ export function layerFromDirectory(store: Store, dir: string, options: WriteLaye
     compressed: async () => (await committed()).layer.compressed(),
     uncompressed: async () => (await committed()).layer.uncompressed(),
   };
+}
+
+/** The diffID of `dir` as a layer tar (one uncompressed tar pass, nothing stored). */
+export async function diffIdOfDirectory(dir: string, options: WriteLayerOptions = {}): Promise<{ diffId: Digest; uncompressedSize: number }> {
+  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+  const written = await writeLayer(dir, sink, { ...options, compression: 'none' });
+  return { diffId: Digest.parse(written.diffId), uncompressedSize: written.uncompressedSize };
 }

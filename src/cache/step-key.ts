@@ -10,7 +10,8 @@
  *   - the platform (os, architecture, variant);
  *   - extra inputs: COPY/ADD's content digest of exactly its sources (digestCopySources — never
  *     mtimes), the result of each stage or image a `--from` names, and the content digests of
- *     RUN --mount=type=bind sources, by target.
+ *     RUN --mount=type=bind sources, by target;
+ *   - SOURCE_DATE_EPOCH when set (it changes the layer's bytes).
  *
  * Every field is always written, absent ones as null, in a fixed order, after the version tag
  * STEP_KEY_VERSION: a format change changes the tag, so old index entries are simply misses.
@@ -50,6 +51,8 @@ export interface StepKeyRequest {
   fromStages?: ReadonlyMap<string, string> | Readonly<Record<string, string>> | undefined;
   /** RUN --mount=type=bind: mount target → content digest of its source. */
   mounts?: ReadonlyMap<string, string> | Readonly<Record<string, string>> | undefined;
+  /** SOURCE_DATE_EPOCH: it clamps the mtimes in a layer's tar, so it changes the layer. */
+  sourceDateEpoch?: number | undefined;
 }
 
 /** The inputs a key was computed from, normalised (maps as sorted plain objects). */
@@ -61,6 +64,7 @@ export interface StepKeyInputs {
   sources?: string;
   fromStages?: Record<string, string>;
   mounts?: Record<string, string>;
+  sourceDateEpoch?: number;
 }
 
 export interface StepKey {
@@ -91,6 +95,7 @@ export function encodeInputs(inputs: StepKeyInputs): string {
     inputs.sources ?? null,
     inputs.fromStages === undefined ? null : pairs(inputs.fromStages),
     inputs.mounts === undefined ? null : pairs(inputs.mounts),
+    inputs.sourceDateEpoch ?? null,
   ];
   return JSON.stringify(fields);
 }
@@ -105,6 +110,10 @@ function normaliseInputs(r: StepKeyRequest): StepKeyInputs {
   if (r.sources !== undefined) inputs.sources = checkDigest(r.sources, 'sources');
   if (r.fromStages !== undefined) inputs.fromStages = sortedRecord(r.fromStages, (v, k) => checkDigest(v, `fromStages[${k}]`));
   if (r.mounts !== undefined) inputs.mounts = sortedRecord(r.mounts, (v, k) => checkDigest(v, `mounts[${k}]`));
+  if (r.sourceDateEpoch !== undefined) {
+    if (!Number.isSafeInteger(r.sourceDateEpoch) || r.sourceDateEpoch < 0) throw new TypeError('step key: sourceDateEpoch must be a non-negative integer');
+    inputs.sourceDateEpoch = r.sourceDateEpoch;
+  }
   return inputs;
 }
 

@@ -3,10 +3,18 @@
  * Each filesystem step (RUN, COPY, ADD, WORKDIR) runs on an overlay of its parent chain and
  * commits its upper dir as a layer; metadata steps change the config and add history.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { adoptLayerDir, ensureLayerDir } from '../cache/layers.js';
+import { ensureLayerDir } from '../cache/layers.js';
 import type { Store } from '../cache/store/index.js';
+import { BuildIndex, type BuildCacheEntry, type CachedLayer } from '../cache/build-index.js';
+import { readBuildRecord, writeBuildRecord, type BuildRecord, type StepRecord } from '../cache/build-records.js';
+import { fingerprints, missReasons } from './miss-reasons.js';
+import { loadHashMemo, type PersistentHashMemo } from '../cache/hash-memo.js';
+import { Lease } from '../cache/leases.js';
+import type { StepParent } from '../cache/step-key.js';
+import { keyOfStep, parentDigest, type KeyContext } from './step-keys.js';
+import { recordPendingBlobs, reuseEntry, storeStepLayer, type CachedStepLayer, type PendingBlob, type StepCacheContext } from './step-cache.js';
 import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
 import { composeImage, emptyConfig, normalizeReference, type ContainerConfig, type HistoryEntry, type Image, type ImageConfig, type Layer } from '../image/index.js';
@@ -20,6 +28,7 @@ import { mountOverlay } from './overlay/index.js';
 import { prepareRunMounts, runArgv } from './run-step.js';
 import { withStepFilesystem, type StepFsContext, type StepLayer } from './step-fs.js';
 import { copyStep, type CopyStepContext } from './copy-step.js';
+import { loadBaseImage, onbuildTriggers } from './base-image.js';
 import { contextSource, type SourceTree } from './copy/index.js';
 import { loadIgnoreRules } from '../context/ignore.js';
 
@@ -42,6 +51,17 @@ export interface BuildOptions {
   onEvent?: BuildEventSink;
   /** SOURCE_DATE_EPOCH: history/created times and clamped mtimes, for reproducible images. */
   sourceDateEpoch?: number;
+  /** `--no-cache`: look nothing up (results are still recorded). */
+  noCache?: boolean;
+  /** `--no-cache-filter`: stages (names or indexes) whose steps are not looked up. */
+  noCacheStages?: readonly string[];
+}
+
+export interface BuildCacheStats {
+  hits: number;
+  misses: number;
+  /** Context files whose content was read to hash them (0 on a no-op rebuild). */
+  filesHashed: number;
 }
 
 export interface BuildResult {
@@ -53,6 +73,7 @@ export interface BuildResult {
   /** Compressed bytes of the layers this build added to the image (not the base's). */
   newBytes: number;
   durationMs: number;
+  cache: BuildCacheStats;
 }
 
 interface StageResult {
@@ -60,6 +81,10 @@ interface StageResult {
   layers: Layer[];
   dirs: string[];
   scope: StageScope;
+  /** What the stage's last step built on, or its last step: the stage's result for keys. */
+  parent: StepParent;
+  /** The latest history time of its steps (a cached step keeps the time it was built). */
+  created: string | undefined;
 }
 
 interface BuildState {
@@ -74,9 +99,20 @@ interface BuildState {
   stepCounter: number;
   /** Read-only overlay views of stages/images (for --from), unmounted when the build ends. */
   views: Array<{ unmount(): Promise<void> }>;
-  /** Layers this build made, by Layer object: their provisional dirs. */
-  stepLayers: Map<Layer, StepLayer>;
+  /** Layers whose blobs this build wrote (for the "new" size). */
+  newBlobs: Set<Layer>;
+  /** Layers this build made → what their cache entries record. */
+  freshLayers: Map<Layer, CachedLayer>;
   created: string;
+  cache: StepCacheContext;
+  keys: KeyContext;
+  memo: PersistentHashMemo;
+  /** Stages (indexes) whose layers reach the image: the target and the stages it is based on. */
+  exported: Set<number>;
+  pendingBlobs: PendingBlob[];
+  stats: BuildCacheStats;
+  previous: BuildRecord | undefined;
+  record: StepRecord[];
 }
 
 function emit(state: BuildState, event: Parameters<BuildEventSink>[0]): void {
@@ -89,9 +125,15 @@ function isoTime(epochSeconds: number | undefined): string {
   return d.toISOString().replace('.000Z', 'Z');
 }
 
-function withDefaultPath(config: ContainerConfig): ContainerConfig {
+/** An image's container config with PATH set when it has none (as the build and `cache why` see it). */
+export function withDefaultPath(config: ContainerConfig): ContainerConfig {
   const env = config.Env ?? [];
   return env.some((e) => e.startsWith('PATH=')) ? config : { ...config, Env: [...env, `PATH=${DEFAULT_PATH}`] };
+}
+
+/** The container config of a FROM scratch stage. */
+export function scratchContainerConfig(): ContainerConfig {
+  return { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' };
 }
 
 /** What a stage starts from: an earlier stage's result (with its ARG/ENV scope), scratch, or an image. */
@@ -102,6 +144,8 @@ interface StageStart {
   /** Only for a stage base: expansion continues from its scope. */
   parentScope: StageScope | undefined;
   display: string;
+  parent: StepParent;
+  created: string | undefined;
 }
 
 async function baseOf(state: BuildState, stage: PlannedStage): Promise<StageStart> {
@@ -114,68 +158,32 @@ async function baseOf(state: BuildState, stage: PlannedStage): Promise<StageStar
   }
   if (base.kind === 'scratch') {
     const config = emptyConfig(stage.platform);
-    return { config: { ...config, config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' } }, layers: [], dirs: [], parentScope: undefined, display: 'scratch' };
+    return {
+      config: { ...config, config: scratchContainerConfig() },
+      layers: [],
+      dirs: [],
+      parentScope: undefined,
+      display: 'scratch',
+      parent: { kind: 'scratch' },
+      created: undefined,
+    };
   }
-  const image = await loadBaseImage(state, base.ref, stage);
-  const [config, layers] = await Promise.all([image.config(), image.layers()]);
+  const image = await loadBaseImage({ store: state.opts.store, contextDir: state.opts.contextDir, plan: state.plan }, base.ref, stage);
+  const [config, layers, digest] = await Promise.all([image.config(), image.layers(), image.digest()]);
+  const diffIds = await Promise.all(layers.map((l) => l.diffId()));
+  // Held so a concurrent prune --all cannot take the base's layer dirs while they are lower dirs.
+  await state.cache.lease.hold({ diffIds, digests: [digest, ...(await Promise.all(layers.map((l) => l.digest())))] });
   const dirs: string[] = [];
   for (const layer of layers) dirs.push(await ensureLayerDir(state.opts.store, layer));
-  return { config: { ...config, config: withDefaultPath(config.config ?? {}) }, layers: [...layers], dirs, parentScope: undefined, display: base.ref };
-}
-
-const ARCHIVE_BASE = /^(docker-archive|oci-archive):(.+)$/;
-
-/**
- * `FROM docker-archive:FILE` / `oci-archive:FILE[:NAME]` (air-gapped bases): the archive goes
- * through the validating loader into the store, then is used like any stored image. A relative
- * FILE is relative to the build context.
- */
-async function archiveBase(state: BuildState, transport: string, spec: string, stage: PlannedStage): Promise<Image> {
-  const { loadFile } = await import('../writers/index.js');
-  let file = spec;
-  let name: string | undefined;
-  const colon = spec.lastIndexOf(':');
-  if (colon > 0 && !spec.slice(colon + 1).includes('/')) {
-    file = spec.slice(0, colon);
-    name = spec.slice(colon + 1);
-  }
-  const abs = path.resolve(state.opts.contextDir, file);
-  const loaded = await loadFile(state.opts.store, abs).catch((e: unknown) => {
-    if (e instanceof OboxError && e.code === ErrorCodes.notFound) throw baseNotFound(state, `${transport}:${spec}`, stage, `no archive at ${abs}`);
-    throw e;
-  });
-  const pick = name === undefined ? loaded.images[0] : loaded.images.find((i) => i.names.some((n) => n === name || n.endsWith(`/${name}`) || n.includes(name!)));
-  if (!pick) throw baseNotFound(state, `${transport}:${spec}`, stage, `the archive holds ${loaded.images.flatMap((i) => i.names).join(', ') || 'unnamed images'}`);
-  return state.opts.store.image(pick.manifestDigest);
-}
-
-function baseNotFound(state: BuildState, ref: string, stage: PlannedStage, hint: string, where = ''): ContainerfileError {
-  const from = stage.stage.from;
-  return new ContainerfileError(
-    ErrorCodes.notFound,
-    `base image ${ref} not found${where}`,
-    {
-      file: state.plan.source.file,
-      line: from.location.argsPos.line,
-      column: from.location.argsPos.column,
-      length: ref.length,
-      lineText: state.plan.source.lines[from.location.argsPos.line - 1],
-    },
-    { hint },
-  );
-}
-
-async function loadBaseImage(state: BuildState, ref: string, stage: PlannedStage): Promise<Image> {
-  const archive = ARCHIVE_BASE.exec(ref);
-  if (archive) return archiveBase(state, archive[1]!, archive[2]!, stage);
-  try {
-    return await state.opts.store.image(ref);
-  } catch (e) {
-    if (e instanceof OboxError && e.code === ErrorCodes.notFound) {
-      throw baseNotFound(state, ref, stage, `pull or import it first (obox import ROOTFS.tar -t ${ref}, or obox load -i IMAGE.tar)`, ' in the store');
-    }
-    throw e;
-  }
+  return {
+    config: { ...config, config: withDefaultPath(config.config ?? {}) },
+    layers: [...layers],
+    dirs,
+    parentScope: undefined,
+    display: base.ref,
+    parent: { kind: 'image', digest },
+    created: undefined,
+  };
 }
 
 function stepFailed(state: BuildState, ins: Instruction, message: string, detail?: string): ContainerfileError {
@@ -196,6 +204,16 @@ function lastLines(text: string, n: number): string {
   return lines.slice(-n).map((l) => `  > ${l}`).join('\n');
 }
 
+function laterTime(a: string | undefined, b: string): string {
+  return a === undefined || Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+function stageUsesCache(state: BuildState, stage: PlannedStage): boolean {
+  if (state.opts.noCache) return false;
+  const filter = state.opts.noCacheStages ?? [];
+  return !filter.some((f) => f.toLowerCase() === stage.stage.name || f === String(stage.index));
+}
+
 async function runStage(state: BuildState, stage: PlannedStage, position: number): Promise<StageResult> {
   const base = await baseOf(state, stage);
   emit(state, { type: 'stage', stage: stage.displayName, index: position, total: state.plan.stages.length, base: base.display });
@@ -212,67 +230,141 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
   const withTriggers = triggers.length > 0 ? { ...stage, stage: { ...stage.stage, instructions: [...triggers, ...stage.stage.instructions] } } : stage;
   const evaluation = evaluateStage(state.plan, withTriggers, baseScope);
   const steps = evaluation.steps.filter((s) => s.expanded.kind !== 'from');
+  const cacheOn = stageUsesCache(state, stage);
+  const withBlob = state.exported.has(stage.index);
+  let parent = base.parent;
+  let created = base.created;
+  let previousStep: StepRecord | undefined;
 
   for (const [i, step] of steps.entries()) {
     state.opts.signal?.throwIfAborted();
     const ins = step.expanded;
     const id = ++state.stepCounter;
     const started = Date.now();
-    emit(state, { type: 'step-start', id, stage: stage.displayName, step: i + 1, steps: steps.length, text: ins.original.trim(), line: ins.location.startLine });
-    let layer: StepLayer | undefined;
+    const text = ins.original.trim();
+    emit(state, { type: 'step-start', id, stage: stage.displayName, step: i + 1, steps: steps.length, text, line: ins.location.startLine });
+    if (ins.kind === 'arg') {
+      // ARG only changes the expansion scope (the plan has applied it); it is no link in the key
+      // chain: the steps that read an arg have its value in their own keys, as in BuildKit.
+      emit(state, { type: 'step-done', id, durationMs: 0, layer: false, cached: false });
+      continue;
+    }
+    const key = await keyOfStep(state.keys, step, parent, cc.WorkingDir || '/');
+    const entry = cacheOn ? await state.cache.index.lookup(key.key) : undefined;
+    let reused: CachedStepLayer | null | undefined;
+    if (entry) reused = await reuseEntry(state.cache, entry, state.pendingBlobs);
+    const hit = entry !== undefined && reused !== undefined;
+    const stepCreated = hit ? entry.createdAt : state.created;
+    let layer: CachedStepLayer | undefined = hit ? (reused ?? undefined) : undefined;
+    let cacheMounts: string[] | undefined;
+    const historyEntry = (emptyLayer: boolean): HistoryEntry => ({ created: stepCreated, created_by: historyText(ins, cc, step.args), comment: 'obox.containerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) });
     if (ins.kind === 'run') {
-      layer = await runRunStep(state, step, cc, dirs, id);
-      history.push({ created: state.created, created_by: historyText(ins, cc, step.args), comment: 'obox.containerfile.v0', ...(layer ? {} : { empty_layer: true }) });
+      cacheMounts = resolveMounts(ins.mounts).flatMap((m) => (m.type === 'cache' ? [m.id] : []));
+      if (!hit) layer = await fresh(state, await runRunStep(state, step, cc, dirs, id), withBlob);
+      history.push(historyEntry(!layer));
     } else if (ins.kind === 'copy' || ins.kind === 'add') {
-      const ctx: CopyStepContext = {
-        context: state.context,
-        workdir: cc.WorkingDir || '/',
-        rootfsOf: (from) => rootfsOf(state, from),
-        tempDir: state.scratchDir,
-        sourceDateEpoch: state.opts.sourceDateEpoch,
-        source: state.plan.source,
-        signal: state.opts.signal,
-      };
-      const r = await withStepFilesystem(state.fs, dirs, (rootfs) => copyStep(ins, rootfs, ctx));
-      layer = r.layer;
-      history.push({ created: state.created, created_by: historyText(ins, cc), comment: 'obox.containerfile.v0', ...(layer ? {} : { empty_layer: true }) });
+      if (!hit) {
+        const ctx: CopyStepContext = {
+          context: state.context,
+          workdir: cc.WorkingDir || '/',
+          rootfsOf: (from) => rootfsOf(state, from),
+          tempDir: state.scratchDir,
+          sourceDateEpoch: state.opts.sourceDateEpoch,
+          source: state.plan.source,
+          signal: state.opts.signal,
+        };
+        const r = await withStepFilesystem(state.fs, dirs, (rootfs) => copyStep(ins, rootfs, ctx));
+        layer = await fresh(state, r.layer, withBlob);
+      }
+      history.push(historyEntry(!layer));
     } else if (ins.kind === 'workdir') {
       cc = applyMetadata(cc, ins, flags)!;
       const wd = cc.WorkingDir!;
       const user = cc.User;
-      const r = await withStepFilesystem(state.fs, dirs, async (rootfs) => {
-        const owner = user ? await resolveUser(rootfs, user) : undefined;
-        await mkdirAllInRoot(rootfs, wd, owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {});
-      });
-      layer = r.layer;
-      history.push({ created: state.created, created_by: historyText(ins, cc), comment: 'obox.containerfile.v0', ...(layer ? {} : { empty_layer: true }) });
-    } else if (ins.kind === 'arg') {
-      // ARG changes only the expansion scope (the plan has applied it).
+      if (!hit) {
+        const r = await withStepFilesystem(state.fs, dirs, async (rootfs) => {
+          const owner = user ? await resolveUser(rootfs, user) : undefined;
+          await mkdirAllInRoot(rootfs, wd, owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {});
+        });
+        layer = await fresh(state, r.layer, withBlob);
+      }
+      history.push(historyEntry(!layer));
     } else if (ins.kind === 'maintainer') {
       config = { ...config, author: ins.maintainer };
-      history.push({ created: state.created, created_by: historyText(ins, cc), comment: 'obox.containerfile.v0', empty_layer: true });
+      history.push(historyEntry(true));
     } else {
       const next = applyMetadata(cc, ins, flags);
       if (next) cc = next;
-      history.push({ created: state.created, created_by: historyText(ins, cc), comment: 'obox.containerfile.v0', empty_layer: true });
+      history.push(historyEntry(true));
     }
     if (layer) {
       layers.push(layer.layer);
       dirs.push(layer.dir);
-      state.stepLayers.set(layer.layer, layer);
     }
-    emit(state, { type: 'step-done', id, durationMs: Date.now() - started, layer: layer !== undefined, cached: false });
+    created = laterTime(created, stepCreated);
+    const sources = fingerprints(key);
+    const record: StepRecord = {
+      stage: stage.displayName,
+      step: i + 1,
+      line: ins.location.startLine,
+      text,
+      key: key.key,
+      inputs: key.inputs,
+      hit,
+      reasons: hit
+        ? []
+        : missReasons({
+            plan: state.plan,
+            previous: state.previous,
+            noCache: state.opts.noCache === true,
+            stage,
+            position: i + 1,
+            key,
+            text,
+            sources,
+            previousStep,
+            cacheOn,
+            entryFound: entry !== undefined,
+          }),
+      ...(sources ? { sources } : {}),
+    };
+    state.record.push(record);
+    if (hit) {
+      state.stats.hits++;
+      await state.cache.index.touch(key.key);
+    } else {
+      state.stats.misses++;
+      const now = new Date().toISOString();
+      const newEntry: BuildCacheEntry = {
+        key: key.key,
+        inputs: key.inputs,
+        layer: layer ? state.freshLayers.get(layer.layer)! : null,
+        createdAt: state.created,
+        lastUsedAt: now,
+        containerfile: state.plan.source.file,
+        line: ins.location.startLine,
+        text,
+        stage: stage.displayName,
+        ...(cacheMounts && cacheMounts.length > 0 ? { cacheMounts } : {}),
+      };
+      if (cacheOn) await state.cache.index.record(key.key, newEntry);
+      else await state.cache.index.update(key.key, newEntry);
+    }
+    parent = { kind: 'step', key: key.key };
+    previousStep = record;
+    emit(state, { type: 'step-done', id, durationMs: Date.now() - started, layer: layer !== undefined, cached: hit });
   }
-  config = { ...config, config: cc, history, created: state.created };
-  return { config, layers, dirs, scope: evaluation.final };
+  config = { ...config, config: cc, history, created: created ?? base.config.created ?? state.created };
+  return { config, layers, dirs, scope: evaluation.final, parent, created };
 }
 
-/** Parses the trigger texts an image's config carries (`ONBUILD RUN x` stores `RUN x`). */
-function onbuildTriggers(texts: readonly string[], base: string): Instruction[] {
-  if (texts.length === 0) return [];
-  const file = `<ONBUILD triggers of ${base}>`;
-  const parsed = parseInstructions(parseContainerfile(`FROM scratch\n${texts.join('\n')}\n`, file));
-  return parsed.stages[0]!.instructions;
+/** A fresh step layer moved into the store (undefined: the step changed nothing). */
+async function fresh(state: BuildState, step: StepLayer | undefined, withBlob: boolean): Promise<CachedStepLayer | undefined> {
+  if (!step) return undefined;
+  const { stored, cached, newBlob } = await storeStepLayer(state.cache, step, withBlob);
+  if (newBlob) state.newBlobs.add(newBlob);
+  state.freshLayers.set(stored.layer, cached);
+  return stored;
 }
 
 async function runRunStep(state: BuildState, step: StepContext, cc: ContainerConfig, dirs: string[], id: number) {
@@ -355,14 +447,13 @@ async function readOnlyView(state: BuildState, dirs: string[]): Promise<string> 
   return mount.target;
 }
 
-async function buildContext(opts: BuildOptions): Promise<SourceTree> {
+export async function buildContext(opts: Pick<BuildOptions, 'contextDir' | 'containerfile'>): Promise<SourceTree> {
   const rules = await loadIgnoreRules({ contextDir: opts.contextDir, ...(opts.containerfile.path ? { containerfilePath: opts.containerfile.path } : {}) });
   return contextSource(opts.contextDir, rules.matcher, rules.source);
 }
 
-/** Runs a whole build. On failure or abort every mount, container and temp dir is removed. */
-export async function build(opts: BuildOptions): Promise<BuildResult> {
-  const started = Date.now();
+/** Parses and plans a build (warnings go to onEvent); `obox build` and `obox cache why` share it. */
+export function planFor(opts: Pick<BuildOptions, 'containerfile' | 'platform' | 'buildArgs' | 'target' | 'onEvent'>): BuildPlan {
   const parsed = parseContainerfile(opts.containerfile.text, opts.containerfile.display);
   const file = parseInstructions(parsed);
   if (opts.platform) {
@@ -385,6 +476,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (plan.unusedBuildArgs.length > 0) {
     opts.onEvent?.({ type: 'warning', message: `build args not consumed by any stage: ${plan.unusedBuildArgs.join(', ')}` });
   }
+  return plan;
+}
+
+/** Runs a whole build. On failure or abort every mount, container and temp dir is removed. */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const plan = planFor(opts);
   const root = opts.store.paths.root;
   const scratchDir = await mkdtemp(path.join(opts.store.paths.tmp, 'build-'));
   const unregisterScratch = registerCleanup(() => rm(scratchDir, { recursive: true, force: true }));
@@ -393,18 +491,65 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   await mkdir(path.join(scratchDir, 'layers'));
   await mkdir(linksDir, { recursive: true });
   await mkdir(runtimeState, { recursive: true });
+  const lease = await Lease.create(opts.store.paths);
+  const unregisterLease = registerCleanup(() => lease.release());
+  const contextDir = await realpath(opts.contextDir).catch(() => path.resolve(opts.contextDir));
+  const containerfileId = opts.containerfile.path ? path.resolve(opts.containerfile.path) : opts.containerfile.display;
+  const [index, memo, previous, context] = await Promise.all([
+    BuildIndex.open(opts.store.paths),
+    loadHashMemo(opts.store.paths, contextDir),
+    readBuildRecord(opts.store.paths, containerfileId, contextDir),
+    buildContext(opts),
+  ]);
+  const layerOptions = { overlay: { xattrs: 'trusted' as const }, ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}) };
+  const results = new Map<number, StageResult>();
   const state: BuildState = {
     opts,
     plan,
     fs: { store: opts.store, layersDir: path.join(scratchDir, 'layers'), linksDir, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal },
     runtimeState,
     scratchDir,
-    results: new Map(),
-    context: await buildContext(opts),
+    results,
+    context,
     stepCounter: 0,
-    stepLayers: new Map(),
+    newBlobs: new Set(),
+    freshLayers: new Map(),
     views: [],
     created: isoTime(opts.sourceDateEpoch),
+    cache: { store: opts.store, index, lease, layerOptions },
+    keys: {
+      store: opts.store,
+      plan,
+      context,
+      contextDir,
+      memo,
+      platform: plan.target.platform,
+      sourceDateEpoch: opts.sourceDateEpoch,
+      network: opts.network ?? 'host',
+      stageResult: (i) => {
+        const r = results.get(i);
+        return r ? parentDigest(r.parent) : undefined;
+      },
+      tempDir: scratchDir,
+      signal: opts.signal,
+    },
+    memo,
+    exported: exportedStages(plan),
+    pendingBlobs: [],
+    stats: { hits: 0, misses: 0, filesHashed: 0 },
+    previous,
+    record: [],
+  };
+  const saveRecord = async (): Promise<void> => {
+    if (state.record.length === 0) return;
+    await writeBuildRecord(opts.store.paths, {
+      containerfile: containerfileId,
+      context: contextDir,
+      ...(opts.target !== undefined ? { target: opts.target } : {}),
+      createdAt: new Date().toISOString(),
+      noCache: opts.noCache === true,
+      steps: state.record,
+    });
   };
   try {
     for (const [position, stage] of plan.stages.entries()) {
@@ -417,18 +562,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const image = composeImage({ format: 'oci', config: { ...configWithoutRootfs, config: cc, rootfs: { type: 'layers', diff_ids: [] } }, layers: final.layers });
     const tags = opts.tags ?? [];
     await opts.store.putImage(image, tags);
-    // The target's new layers are now committed (putImage needed their blobs): keep their dirs
-    // in the store under their diffIDs, ready to be lower dirs of the next build. The other
-    // stages' layers go with the scratch dir.
+    const used = new Set(final.layers);
+    await recordPendingBlobs(state.cache, state.pendingBlobs, used);
     let newBytes = 0;
-    for (const layer of final.layers) {
-      const step = state.stepLayers.get(layer);
-      if (!step) continue;
-      const committed = await step.layer.committed();
-      newBytes += committed.size;
-      await adoptLayerDir(opts.store, committed.diffId, step.dir, { alreadySynced: true });
-    }
+    for (const layer of final.layers) if (state.newBlobs.has(layer)) newBytes += await layer.size();
     const names = tags.map((t) => normalizeReference(t).toString());
+    state.stats.filesHashed = memo.hashed;
     return {
       image,
       id: await image.configDigest(),
@@ -437,10 +576,28 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       layers: final.layers.length,
       newBytes,
       durationMs: Date.now() - started,
+      cache: state.stats,
     };
   } finally {
     for (const v of state.views) await v.unmount().catch(() => undefined);
+    // What this build learned stays useful even when it failed: the files it hashed, the
+    // steps it ran (for `cache why`).
+    await Promise.allSettled([memo.save(), saveRecord()]);
     await rm(scratchDir, { recursive: true, force: true });
+    await lease.release().catch(() => undefined);
+    unregisterLease();
     unregisterScratch();
   }
+}
+
+/** The target stage and the stages it is based on (FROM <stage>): their layers reach the image. */
+export function exportedStages(plan: BuildPlan): Set<number> {
+  const out = new Set<number>();
+  let stage: PlannedStage | undefined = plan.target;
+  while (stage && !out.has(stage.index)) {
+    out.add(stage.index);
+    const base: PlannedStage['base'] = stage.base;
+    stage = base.kind === 'stage' ? plan.allStages[base.index] : undefined;
+  }
+  return out;
 }

@@ -27,3 +27,4 @@ export { parseGoDuration, DurationError } from './duration.js';
 export { parseExposePort, parseUserSpec, ValueError, type UserSpec } from './values.js';
 export { isLiteralWord } from './literal.js';
 export { suggest, didYouMean, editDistance } from './suggest.js';
+export { canonicalInstruction } from './canonical.js';

@@ -249,7 +249,8 @@ describe.skipIf(!ok)('obox build end to end (dockerd + BuildKit oracle)', () => 
     expect(spawnSync('grep', ['-r', '-l', 'sup3r-s3cret', path.join(root, 'blobs'), path.join(root, 'layers-v1')]).stdout.toString()).toBe('');
     expect(readFileSync(path.join(rootfs, 'runs-seen'), 'utf8').trim()).toBe('1');
     const rootfs2 = path.join(tmp, 'mounts-rootfs-2');
-    expect(run(['build', '-q', '--secret', `id=tok,src=${secretFile}`, '-o', `type=local,dest=${rootfs2}`, dir]).code).toBe(0);
+    // --no-cache: the same steps would otherwise be cache hits and not run at all.
+    expect(run(['build', '-q', '--no-cache', '--secret', `id=tok,src=${secretFile}`, '-o', `type=local,dest=${rootfs2}`, dir]).code).toBe(0);
     expect(readFileSync(path.join(rootfs2, 'runs-seen'), 'utf8').trim()).toBe('2');
     // Secret mounts are optional unless required=true (as in BuildKit).
     const noSecret = run(['build', '-q', '-f', '-', dir], { input: 'FROM busybox\nRUN --mount=type=secret,id=tok,required=true true\n' });

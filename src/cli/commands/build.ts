@@ -16,6 +16,7 @@ interface BuildFlags {
   network: 'host' | 'none';
   platform?: string;
   cache: boolean;
+  noCacheFilter: string[];
   label: string[];
   iidfile?: string;
   output: string[];
@@ -26,8 +27,9 @@ interface BuildFlags {
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const collectList = (v: string, prev: string[]): string[] => [...prev, ...v.split(',').filter((x) => x !== '')];
 
-function keyValue(items: string[], what: string, allowBare: boolean): Map<string, string> {
+export function keyValue(items: string[], what: string, allowBare: boolean): Map<string, string> {
   const out = new Map<string, string>();
   for (const item of items) {
     const eq = item.indexOf('=');
@@ -65,7 +67,8 @@ export function registerBuild(program: Command): void {
     .option('--target <stage>', 'build up to this stage')
     .addOption(new Option('--network <mode>', 'network for RUN steps').choices(['host', 'none']).default('host'))
     .option('--platform <os/arch>', 'target platform (default: this machine)')
-    .option('--no-cache', 'do not use the build cache')
+    .option('--no-cache', 'do not use the build cache (steps still fill it)')
+    .option('--no-cache-filter <stage>', 'do not use the build cache for this stage (name or index; repeatable, or comma-separated)', collectList, [])
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
     .option('--iidfile <file>', 'write the image ID to this file')
     .option('-o, --output <spec>', 'also write the image: FILE.tar, type=docker|oci,dest=F[,tar=false], type=local,dest=DIR (repeatable)', collect, [])
@@ -99,6 +102,8 @@ export function registerBuild(program: Command): void {
         signal: interruptSignal,
         onEvent,
         ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+        noCache: !flags.cache,
+        noCacheStages: flags.noCacheFilter,
       });
       await writeOutputs(result.image, result.names, outputs, onEvent, sde);
       if (flags.iidfile) {
@@ -111,7 +116,8 @@ export function registerBuild(program: Command): void {
       }
       const tags = result.names.length > 0 ? ` ${result.names.join(', ')}` : '';
       process.stderr.write(
-        `=> built ${result.id.slice(0, 19)}${tags}: ${result.layers} layers, ${humanSize(result.newBytes)} new, ${(result.durationMs / 1000).toFixed(1)}s\n`,
+        `=> built ${result.id.slice(0, 19)}${tags}: ${result.layers} layers, ${humanSize(result.newBytes)} new, ` +
+          `${result.cache.hits} cached/${result.cache.hits + result.cache.misses} steps, ${(result.durationMs / 1000).toFixed(1)}s\n`,
       );
       process.stdout.write(`${result.id}\n`);
     });

@@ -61,6 +61,8 @@ export interface CopyDigest {
   digest: string;
   /** How many records it covers. */
   entries: number;
+  /** The records, sorted as hashed (for `obox cache why`: which file changed). */
+  records: readonly CopyRecord[];
 }
 
 /** The digest of a set of records: order-independent (records are sorted by path). */
@@ -69,7 +71,7 @@ export function digestRecords(records: readonly CopyRecord[]): CopyDigest {
   const h = createHash('sha256');
   h.update('obox-copy-digest-v1\n');
   for (const r of sorted) h.update(`${canonical(r)}\n`);
-  return { digest: `sha256:${h.digest('hex')}`, entries: sorted.length };
+  return { digest: `sha256:${h.digest('hex')}`, entries: sorted.length, records: sorted };
 }
 
 function canonical(r: CopyRecord): string {

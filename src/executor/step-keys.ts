@@ -1,0 +1,122 @@
+/**
+ * The cache key of a build step, from what is known before the step runs: the parent's key,
+ * the instruction after expansion, the build args it reads, the platform, SOURCE_DATE_EPOCH,
+ * and the step's outside inputs:
+ *   - COPY/ADD from the context: the content digest of exactly the sources it copies (file
+ *     digests memoised by path/inode/size/mtime/ctime, so an unchanged context is only stat'ed).
+ *     `--chown` is not resolved here: the owner is a function of the chown text (in the
+ *     instruction) and the parent's /etc/passwd (in the parent key), so no mount is needed;
+ *   - COPY --from=STAGE / RUN --mount=type=bind,from=STAGE: that stage's result key (a rebuilt
+ *     stage invalidates its consumers); --from=IMAGE: the image's manifest digest;
+ *   - RUN --mount=type=bind from the context: the content digest of the mounted tree.
+ * Cache mounts, tmpfs, secrets and proxy args are deliberately not inputs (as in BuildKit).
+ * The build and `obox cache why` both call `keyOfStep`, so they can never disagree.
+ */
+import { createHash } from 'node:crypto';
+import { computeStepKey, type StepKey, type StepParent, type StepPlatform } from '../cache/step-key.js';
+import type { Store } from '../cache/store/index.js';
+import { ErrorCodes, OboxError } from '../errors.js';
+import { canonicalInstruction, resolveMounts, type Instruction } from '../instructions/index.js';
+import type { BuildPlan, StepContext } from '../plan/index.js';
+import { copyRequestFrom, digestCopySources, rootfsSource, type CopyRecord, type FileHashMemo, type SourceTree } from './copy/index.js';
+
+/** What `--from=scratch` and a `FROM scratch` stage with no steps stand for. */
+export const SCRATCH_DIGEST = `sha256:${createHash('sha256').update('obox:scratch').digest('hex')}`;
+
+export interface KeyContext {
+  store: Store;
+  plan: BuildPlan;
+  context: SourceTree;
+  contextDir: string;
+  memo: FileHashMemo;
+  platform: StepPlatform;
+  sourceDateEpoch: number | undefined;
+  /** RUN's network when the step gives none. */
+  network: 'host' | 'none';
+  /** The result key of an already evaluated stage (by index), or undefined. */
+  stageResult: (index: number) => string | undefined;
+  tempDir: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ComputedStepKey extends StepKey {
+  /** COPY/ADD from the context: the records hashed (for `cache why`). */
+  records?: readonly CopyRecord[];
+}
+
+/** A step parent as one digest (for a stage's result). */
+export function parentDigest(parent: StepParent): string {
+  return parent.kind === 'step' ? parent.key : parent.kind === 'image' ? parent.digest : SCRATCH_DIGEST;
+}
+
+/** The result key/digest that `--from=NAME` refers to. */
+async function fromDigest(kc: KeyContext, from: string): Promise<string> {
+  const stage = kc.plan.allStages.find((s) => s.name === from.toLowerCase() || String(s.index) === from);
+  if (stage) {
+    const key = kc.stageResult(stage.index);
+    if (key === undefined) throw new OboxError(ErrorCodes.semantic, `stage ${from} has not been built yet`);
+    return key;
+  }
+  if (from === 'scratch') return SCRATCH_DIGEST;
+  try {
+    return (await kc.store.resolve(from)).digest;
+  } catch (e) {
+    if (e instanceof OboxError && e.code === ErrorCodes.notFound) {
+      throw new OboxError(ErrorCodes.notFound, `image ${from} (used with --from) not found in the store`, { hint: 'pull or import it first' });
+    }
+    throw e;
+  }
+}
+
+/** The instruction as the key sees it: RUN's network is the effective one. */
+function keyedInstruction(ins: Instruction, network: 'host' | 'none'): Instruction {
+  if (ins.kind === 'run' && ins.network === undefined) return { ...ins, network };
+  return ins;
+}
+
+export async function keyOfStep(kc: KeyContext, step: StepContext, parent: StepParent, workdir: string): Promise<ComputedStepKey> {
+  const ins = step.expanded;
+  let sources: string | undefined;
+  let records: readonly CopyRecord[] | undefined;
+  let fromStages: Map<string, string> | undefined;
+  let mounts: Map<string, string> | undefined;
+  if (ins.kind === 'copy' && ins.from !== undefined) {
+    fromStages = new Map([[ins.from, await fromDigest(kc, ins.from)]]);
+  } else if (ins.kind === 'copy' || ins.kind === 'add') {
+    const request = { ...copyRequestFrom(ins, { tree: kc.context, workdir }), chown: undefined };
+    const digest = await digestCopySources(request, {
+      hashMemo: kc.memo,
+      tempDir: kc.tempDir,
+      ...(kc.sourceDateEpoch !== undefined ? { timestamp: kc.sourceDateEpoch } : {}),
+      ...(kc.signal ? { signal: kc.signal } : {}),
+    });
+    sources = digest.digest;
+    records = digest.records;
+  } else if (ins.kind === 'run') {
+    for (const m of resolveMounts(ins.mounts)) {
+      if (m.type !== 'bind') continue;
+      mounts ??= new Map();
+      if (m.from !== undefined) {
+        mounts.set(m.target, await fromDigest(kc, m.from));
+        continue;
+      }
+      const tree = rootfsSource(kc.contextDir, 'build context');
+      const digest = await digestCopySources(
+        { kind: 'copy', sources: [{ kind: 'path', path: m.source }], dest: '/', tree },
+        { hashMemo: kc.memo, tempDir: kc.tempDir, ...(kc.signal ? { signal: kc.signal } : {}) },
+      );
+      mounts.set(m.target, digest.digest);
+    }
+  }
+  const key = computeStepKey({
+    parent,
+    instruction: canonicalInstruction(keyedInstruction(ins, kc.network)),
+    args: step.argsRead,
+    platform: kc.platform,
+    sources,
+    fromStages,
+    mounts,
+    sourceDateEpoch: kc.sourceDateEpoch,
+  });
+  return records ? { ...key, records } : key;
+}

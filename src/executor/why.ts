@@ -1,0 +1,153 @@
+/**
+ * `obox cache why`: for a Containerfile, what its last build did step by step (hit or miss, and
+ * for each miss the input that changed), and what a build with the given flags would do now.
+ * "Now" is a dry run: every step's key is computed exactly as the build computes it (the same
+ * keyOfStep), looked up, and nothing runs, mounts or is written.
+ */
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { BuildIndex, type BuildCacheEntry } from '../cache/build-index.js';
+import { readBuildRecord, type StepRecord } from '../cache/build-records.js';
+import { loadHashMemo } from '../cache/hash-memo.js';
+import type { StepParent } from '../cache/step-key.js';
+import { Digest, type ContainerConfig } from '../image/index.js';
+import { evaluateStage, type StageScope } from '../plan/index.js';
+import { loadBaseImage, onbuildTriggers } from './base-image.js';
+import { buildContext, planFor, scratchContainerConfig, withDefaultPath, type BuildOptions } from './build.js';
+import { applyMetadata } from './metadata.js';
+import { fingerprints, missReasons } from './miss-reasons.js';
+import { keyOfStep, parentDigest, type KeyContext } from './step-keys.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+
+export type WhyOptions = Pick<BuildOptions, 'store' | 'containerfile' | 'contextDir' | 'buildArgs' | 'target' | 'platform' | 'network' | 'sourceDateEpoch' | 'onEvent'>;
+
+export interface WhyStep {
+  stage: string;
+  step: number;
+  line: number;
+  text: string;
+  key: string;
+  hit: boolean;
+  reasons: string[];
+}
+
+export interface WhyReport {
+  containerfile: string;
+  context: string;
+  /** The last recorded build of this Containerfile and context. */
+  lastBuild: { at: string; noCache: boolean; steps: WhyStep[] } | undefined;
+  /** What a build with these flags would do now. */
+  now: WhyStep[];
+  /** Now's keys are exactly the last build's: nothing changed since. */
+  unchanged: boolean;
+}
+
+const stepOf = (r: StepRecord): WhyStep => ({ stage: r.stage, step: r.step, line: r.line, text: r.text, key: r.key, hit: r.hit, reasons: r.reasons });
+
+async function usable(store: WhyOptions['store'], entry: BuildCacheEntry | undefined): Promise<boolean> {
+  if (!entry) return false;
+  if (entry.layer === null) return true;
+  if (await store.hasLayerDir(Digest.parse(entry.layer.diffId))) return true;
+  return entry.layer.digest !== undefined && (await store.hasBlob(Digest.parse(entry.layer.digest)));
+}
+
+export async function explainCache(opts: WhyOptions): Promise<WhyReport> {
+  const plan = planFor(opts);
+  const store = opts.store;
+  const contextDir = await realpath(opts.contextDir).catch(() => path.resolve(opts.contextDir));
+  const containerfileId = opts.containerfile.path ? path.resolve(opts.containerfile.path) : opts.containerfile.display;
+  const [index, memo, previous, context] = await Promise.all([
+    BuildIndex.open(store.paths),
+    loadHashMemo(store.paths, contextDir),
+    readBuildRecord(store.paths, containerfileId, contextDir),
+    buildContext(opts),
+  ]);
+  const tempDir = await mkdtemp(path.join(store.paths.tmp, 'why-'));
+  const results = new Map<number, { parent: StepParent; scope: StageScope; workdir: string }>();
+  const kc: KeyContext = {
+    store,
+    plan,
+    context,
+    contextDir,
+    memo,
+    platform: plan.target.platform,
+    sourceDateEpoch: opts.sourceDateEpoch,
+    network: opts.network ?? 'host',
+    stageResult: (i) => {
+      const r = results.get(i);
+      return r ? parentDigest(r.parent) : undefined;
+    },
+    tempDir,
+  };
+  const now: StepRecord[] = [];
+  try {
+    for (const stage of plan.stages) {
+      const base = stage.base;
+      let parent: StepParent;
+      let cc: ContainerConfig;
+      let baseScope;
+      let display: string;
+      if (base.kind === 'stage') {
+        const r = results.get(base.index)!;
+        parent = r.parent;
+        cc = { WorkingDir: r.workdir };
+        baseScope = { parent: r.scope };
+        display = plan.allStages[base.index]!.displayName;
+      } else if (base.kind === 'scratch') {
+        parent = { kind: 'scratch' };
+        cc = scratchContainerConfig();
+        baseScope = { imageEnv: cc.Env ?? [] };
+        display = 'scratch';
+      } else {
+        const image = await loadBaseImage({ store, contextDir: opts.contextDir, plan }, base.ref, stage);
+        const config = await image.config();
+        parent = { kind: 'image', digest: await image.digest() };
+        cc = withDefaultPath(config.config ?? {});
+        baseScope = { imageEnv: cc.Env ?? [] };
+        display = base.ref;
+      }
+      const triggers = onbuildTriggers(cc.OnBuild ?? [], display);
+      const withTriggers = triggers.length > 0 ? { ...stage, stage: { ...stage.stage, instructions: [...triggers, ...stage.stage.instructions] } } : stage;
+      const evaluation = evaluateStage(plan, withTriggers, baseScope);
+      const flags = { cmdSet: false };
+      let previousStep: StepRecord | undefined;
+      let position = 0;
+      for (const step of evaluation.steps) {
+        const ins = step.expanded;
+        if (ins.kind === 'from') continue;
+        position++;
+        if (ins.kind === 'arg') continue;
+        const key = await keyOfStep(kc, step, parent, cc.WorkingDir || '/');
+        if (ins.kind === 'workdir') cc = applyMetadata(cc, ins, flags)!;
+        const entry = await index.lookup(key.key);
+        const hit = await usable(store, entry);
+        const text = ins.original.trim();
+        const sources = fingerprints(key);
+        const record: StepRecord = {
+          stage: stage.displayName,
+          step: position,
+          line: ins.location.startLine,
+          text,
+          key: key.key,
+          inputs: key.inputs,
+          hit,
+          reasons: hit ? [] : missReasons({ plan, previous, noCache: false, stage, position, key, text, sources, previousStep, cacheOn: true, entryFound: entry !== undefined }),
+        };
+        now.push(record);
+        previousStep = record;
+        parent = { kind: 'step', key: key.key };
+      }
+      results.set(stage.index, { parent, scope: evaluation.final, workdir: cc.WorkingDir || '/' });
+    }
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
+  const unchanged = previous !== undefined && previous.steps.length === now.length && previous.steps.every((s, i) => s.key === now[i]!.key);
+  return {
+    containerfile: containerfileId,
+    context: contextDir,
+    lastBuild: previous ? { at: previous.createdAt, noCache: previous.noCache, steps: previous.steps.map(stepOf) } : undefined,
+    now: now.map(stepOf),
+    unchanged,
+  };
+}
