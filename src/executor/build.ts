@@ -347,7 +347,9 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
         stage: stage.displayName,
         ...(cacheMounts && cacheMounts.length > 0 ? { cacheMounts } : {}),
       };
-      if (cacheOn) await state.cache.index.record(key.key, newEntry);
+      // An entry that could not be used (its layer is gone), or one --no-cache bypassed, is
+      // replaced by what this build made; otherwise the first writer wins.
+      if (cacheOn && entry === undefined) await state.cache.index.record(key.key, newEntry);
       else await state.cache.index.update(key.key, newEntry);
     }
     parent = { kind: 'step', key: key.key };
