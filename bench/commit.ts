@@ -35,7 +35,7 @@ import { busyboxTar, makeRootfsTar } from './lib/gen.js';
 import { idleCheck, machineInfo, machineLine } from './lib/machine.js';
 import { checkDist, OBOX_BIN, oboxArgv } from './lib/obox.js';
 import { run, type RunResult, type TimedLine } from './lib/proc.js';
-import { flag, fmtMs, fmtRatio, fmtSummary, markdownTable, NOISE_LIMIT, numArg, strArg, summarize, type Summary } from './lib/stats.js';
+import { flag, fmtMs, fmtRatio, fmtSummary, markdownTable, NOISE_RULE, numArg, strArg, summarize, type Summary } from './lib/stats.js';
 import { benchTempDir } from './lib/tmp.js';
 
 const quick = flag('quick');
@@ -359,7 +359,7 @@ async function main(): Promise<void> {
   report += `\nSet-up (once, informational): ${Object.entries(setup)
     .map(([, v]) => Object.entries(v).map(([k, ms]) => `${k} ${fmtMs(ms)}`).join(', '))
     .join('; ')}\n`;
-  report += `⚠ = max/min > ${NOISE_LIMIT} across runs. Times are wall clock per client process (obox includes node start-up; BuildKit and buildah include their client/daemon round trips).\n`;
+  report += `⚠ = ${NOISE_RULE} across runs. Times are wall clock per client process (obox includes node start-up; BuildKit and buildah include their client/daemon round trips).\n`;
   for (const n of notes) report += `note: ${n}\n`;
   process.stdout.write(report);
 

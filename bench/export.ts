@@ -40,7 +40,7 @@ import {
   fmtRatio,
   fmtSummary,
   markdownTable,
-  NOISE_LIMIT,
+  NOISE_RULE,
   numArg,
   summarize,
   type Summary,
@@ -322,7 +322,7 @@ async function main(): Promise<void> {
     ],
   ];
   report += markdownTable(['target', 'measured', ''], targets);
-  report += `\n⚠ = max/min > ${NOISE_LIMIT} across runs. Times are wall clock per process (obox includes node start-up). Peak RSS by ${rssMethod === 'time' ? 'GNU time (%M)' : '/proc sampling'}.\n`;
+  report += `\n⚠ = ${NOISE_RULE} across runs. Times are wall clock per process (obox includes node start-up). Peak RSS by ${rssMethod === 'time' ? 'GNU time (%M)' : '/proc sampling'}.\n`;
   for (const n of notes) report += `note: ${n}\n`;
   process.stdout.write(report);
 

@@ -92,3 +92,22 @@ export function stepsFromBuildah(lines: readonly TimedLine[]): StepTiming[] {
   if (last) close(last.t);
   return steps;
 }
+
+/** A step that does work in every builder's output: RUN, COPY or ADD (not FROM, metadata, internals). */
+const WORK_STEP = /(?:^\[[^\]]*\] |STEP \d+\/\d+: )(?:RUN|COPY|ADD)\b/;
+
+export function isWorkStep(label: string): boolean {
+  return WORK_STEP.test(label);
+}
+
+export interface CacheCount {
+  /** RUN/COPY/ADD steps the builder reported. */
+  steps: number;
+  /** Of those, the ones it answered from its cache. */
+  cached: number;
+}
+
+export function cacheCount(steps: readonly StepTiming[]): CacheCount {
+  const work = steps.filter((s) => isWorkStep(s.label));
+  return { steps: work.length, cached: work.filter((s) => s.cached === true).length };
+}

@@ -2,9 +2,10 @@
  * Running a measured command: wall time (from spawn to exit, in the parent), optional peak RSS of
  * the command, and each output line with the time it arrived (for step timings from progress
  * output). Peak RSS comes from GNU time (`/usr/bin/time -f %M`, the child's ru_maxrss as wait4
- * reports it, so it covers the process and its waited-for children); without GNU time, from
- * sampling /proc/PID/status VmHWM every 20 ms (a high-water mark, so a late sample still sees the
- * peak; only the direct child is seen).
+ * reports it: the largest single process among it and its waited-for children, not their sum);
+ * without GNU time (Debian package `time`, never installed from here), from sampling
+ * /proc/PID/status VmHWM every 20 ms (a high-water mark, so a late sample still sees the peak; only
+ * the direct child is seen). The summed memory of a whole process tree: mem.ts, through onSpawn.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -39,6 +40,8 @@ export interface RunOptions {
   scratch?: string;
   /** Return non-zero exits instead of throwing. */
   allowFail?: boolean;
+  /** Called with the child's pid right after spawn (e.g. to start sampling its process tree). */
+  onSpawn?: (pid: number) => void;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -51,20 +54,11 @@ function isGnuTime(): boolean {
 }
 
 /**
- * How peak RSS is measured: GNU time when present; as root, installs Debian's `time` package once
- * if it is missing (apt-get, no recommends); else /proc sampling.
+ * How peak RSS is measured: GNU time when present, else /proc sampling. Installs nothing: without
+ * /usr/bin/time, `apt-get install time` (or native-scripts/install-deps.sh) gives the better method.
  */
 export function peakRssMethod(): 'time' | 'sample' {
-  if (rssMethod) return rssMethod;
-  if (!isGnuTime() && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    process.stderr.write('bench: /usr/bin/time missing; installing Debian package "time" (we are root)\n');
-    spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'time'], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      timeout: 180_000,
-    });
-  }
-  rssMethod = isGnuTime() ? 'time' : 'sample';
+  rssMethod ??= isGnuTime() ? 'time' : 'sample';
   return rssMethod;
 }
 
@@ -94,6 +88,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const lines: TimedLine[] = [];

@@ -5,12 +5,16 @@ export interface Summary {
   median: number;
   min: number;
   max: number;
-  /** max/min above NOISE_LIMIT: the row should not be trusted to better than that spread. */
+  /** (max − min) / median: the relative width of the range (0 for a single run). */
+  spread: number;
+  /** spread above NOISE_SPREAD (two runs or more): the median should not be trusted to better than that. */
   noisy: boolean;
 }
 
-/** A row whose max/min exceeds this is flagged as noisy. */
-export const NOISE_LIMIT = 1.3;
+/** A row whose (max − min) / median exceeds this is flagged as noisy. */
+export const NOISE_SPREAD = 0.25;
+/** The noise rule in words, for report footers. */
+export const NOISE_RULE = `(max − min) / median > ${NOISE_SPREAD * 100}%`;
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -19,11 +23,19 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** (max − min) / median; Infinity when the median is 0 but the values differ. */
+export function spreadOf(min: number, max: number, med: number): number {
+  if (max === min) return 0;
+  return med > 0 ? (max - min) / med : Number.POSITIVE_INFINITY;
+}
+
 export function summarize(xs: readonly number[]): Summary {
-  if (xs.length === 0) return { n: 0, median: Number.NaN, min: Number.NaN, max: Number.NaN, noisy: false };
+  if (xs.length === 0) return { n: 0, median: Number.NaN, min: Number.NaN, max: Number.NaN, spread: Number.NaN, noisy: false };
   const min = Math.min(...xs);
   const max = Math.max(...xs);
-  return { n: xs.length, median: median(xs), min, max, noisy: min > 0 ? max / min > NOISE_LIMIT : max > 0 };
+  const med = median(xs);
+  const spread = spreadOf(min, max, med);
+  return { n: xs.length, median: med, min, max, spread, noisy: xs.length >= 2 && spread > NOISE_SPREAD };
 }
 
 /** `123 ms` below 10 s, else `12.3 s`. */
@@ -34,7 +46,7 @@ export function fmtMs(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** `median (min–max)`, with ⚠ when the spread is above NOISE_LIMIT. */
+/** `median (min–max)`, with ⚠ when the spread is above NOISE_SPREAD. */
 export function fmtSummary(s: Summary): string {
   if (s.n === 0) return '–';
   return `${fmtMs(s.median)}${s.noisy ? ' ⚠' : ''} (${fmtMs(s.min)}–${fmtMs(s.max)})`;
