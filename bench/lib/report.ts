@@ -1,0 +1,368 @@
+/**
+ * The harness's report, from its run records: one markdown table (every workload and measurement,
+ * obox beside each peer with the obox/peer ratio), the one-file-step-over-a-small-vs-big-base
+ * table, and the verdicts against the targets. Pure: no I/O, so it is tested on made-up records.
+ */
+import type { Phase, ToolKey } from './args.js';
+import type { CacheCount } from './build-steps.js';
+import { fmtBytes, markdownTable, NOISE_RULE, summarize, type Summary } from './stats.js';
+
+export type ExportFormat = 'docker' | 'oci';
+
+export interface RunRecord {
+  workload: string;
+  tool: ToolKey;
+  phase: Phase;
+  /** export: the format; ontop: 'small' or 'big' (the base under the step). */
+  variant?: string;
+  round: number;
+  warmup: boolean;
+  /** Wall time, spawn to exit of the measured command. */
+  ms: number;
+  /** Peak summed RSS of the command's process tree (and the daemon's, for BuildKit). */
+  peakRssBytes?: number;
+  /** The daemon tree's RSS just before the command (BuildKit). */
+  daemonRssBeforeBytes?: number;
+  cache?: CacheCount;
+  /** ontop: from the header line of the step on top to exit. */
+  topStepMs?: number;
+  /** cold: the tool's storage before (cold state) and after the build, bytes on disk. */
+  storeBeforeBytes?: number;
+  storeAfterBytes?: number;
+  /** cold, obox: the base import into the fresh store (not in ms). */
+  importMs?: number;
+  /** export: bytes written. */
+  outputBytes?: number;
+  loadavg1: number;
+  /** cold: every step as the builder reported it: [label, seconds, cached]. */
+  steps?: Array<[string, number, boolean]>;
+}
+
+export interface ExportInfo {
+  /** The command, e.g. `podman save --format oci-archive`. */
+  label: string;
+  /** How the archive's layers are stored. */
+  layers: 'gzip' | 'uncompressed' | 'mixed' | 'unknown';
+}
+
+export interface ReportInput {
+  tools: readonly ToolKey[];
+  workloads: readonly string[];
+  runs: readonly RunRecord[];
+  /** workload → tool → format → what was written. */
+  exports: Record<string, Partial<Record<ToolKey, Partial<Record<ExportFormat, ExportInfo>>>>>;
+  /** workload → its on-top variant labels (small, big), for the workloads that have one. */
+  onTop: Record<string, { small: string; big: string }>;
+}
+
+export const TOOL_LABELS: Record<ToolKey, string> = { obox: 'obox', buildkit: 'BuildKit', buildah: 'buildah' };
+const PEERS = ['buildkit', 'buildah'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Formatting.
+
+export function fmtSeconds(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  const s = ms / 1000;
+  return s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`;
+}
+
+/** `1.23 s (1.10–1.40)`, ⚠ after the median when noisy; one run: just the time. */
+export function fmtTime(s: Summary): string {
+  if (s.n === 0) return '–';
+  if (s.n === 1) return fmtSeconds(s.median);
+  const num = (ms: number): string => fmtSeconds(ms).replace(/ s$/, '');
+  return `${fmtSeconds(s.median)}${s.noisy ? ' ⚠' : ''} (${num(s.min)}–${num(s.max)})`;
+}
+
+/** obox/peer: `0.85×`, ⚠ when either side is noisy. */
+export function fmtRatioOf(a: Summary | number | undefined, b: Summary | number | undefined): string {
+  const va = typeof a === 'number' ? a : a?.median;
+  const vb = typeof b === 'number' ? b : b?.median;
+  if (va === undefined || vb === undefined || !Number.isFinite(va) || !Number.isFinite(vb) || vb <= 0) return '–';
+  const noisy = (typeof a === 'object' && a.noisy) || (typeof b === 'object' && b.noisy);
+  return `${(va / vb).toFixed(2)}×${noisy ? ' ⚠' : ''}`;
+}
+
+function fmtCache(cs: readonly CacheCount[]): string {
+  if (cs.length === 0) return '';
+  const cached = cs.map((c) => c.cached);
+  const steps = Math.max(...cs.map((c) => c.steps));
+  const lo = Math.min(...cached);
+  const hi = Math.max(...cached);
+  return `${lo === hi ? lo : `${lo}–${hi}`}/${steps} cached`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selecting runs.
+
+export interface Selector {
+  workload: string;
+  tool: ToolKey;
+  phase: Phase;
+  variant?: string;
+}
+
+export function select(runs: readonly RunRecord[], q: Selector, warmup = false): RunRecord[] {
+  return runs.filter(
+    (r) => r.workload === q.workload && r.tool === q.tool && r.phase === q.phase && (q.variant === undefined || r.variant === q.variant) && r.warmup === warmup,
+  );
+}
+
+export function timeSummary(runs: readonly RunRecord[], q: Selector, pick: (r: RunRecord) => number | undefined = (r) => r.ms): Summary {
+  return summarize(
+    select(runs, q)
+      .map(pick)
+      .filter((x): x is number => x !== undefined && Number.isFinite(x)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The main table.
+
+interface Row {
+  measure: string;
+  cells: Partial<Record<ToolKey, string>>;
+  /** Values whose obox/peer ratio the row shows. */
+  values: Partial<Record<ToolKey, Summary | number>>;
+}
+
+function timeRow(input: ReportInput, w: string, measure: string, phase: Phase, variant?: string, withCache = false): Row {
+  const row: Row = { measure, cells: {}, values: {} };
+  for (const t of input.tools) {
+    const q: Selector = { workload: w, tool: t, phase, ...(variant !== undefined ? { variant } : {}) };
+    const s = timeSummary(input.runs, q);
+    if (s.n === 0) continue;
+    const cache = withCache ? fmtCache(select(input.runs, q).flatMap((r) => (r.cache ? [r.cache] : []))) : '';
+    row.cells[t] = `${fmtTime(s)}${cache ? ` · ${cache}` : ''}`;
+    row.values[t] = s;
+  }
+  return row;
+}
+
+function countOf(input: ReportInput, w: string, phase: Phase, variant?: string): string {
+  const ns = input.tools.map((t) => select(input.runs, { workload: w, tool: t, phase, ...(variant !== undefined ? { variant } : {}) }).length).filter((n) => n > 0);
+  if (ns.length === 0) return '';
+  const lo = Math.min(...ns);
+  const hi = Math.max(...ns);
+  return lo === hi ? `${lo}` : `${lo}–${hi}`;
+}
+
+function workloadRows(input: ReportInput, w: string): Row[] {
+  const rows: Row[] = [];
+  const has = (phase: Phase): boolean => input.runs.some((r) => r.workload === w && r.phase === phase && !r.warmup);
+  if (has('cold')) rows.push(timeRow(input, w, `cold build (${countOf(input, w, 'cold')})`, 'cold'));
+  if (has('noop')) rows.push(timeRow(input, w, `no-op rebuild (${countOf(input, w, 'noop')})`, 'noop', undefined, true));
+  if (has('onefile')) rows.push(timeRow(input, w, `one-file rebuild (${countOf(input, w, 'onefile')})`, 'onefile', undefined, true));
+  if (has('export')) {
+    for (const format of ['docker', 'oci'] as const) {
+      const name = format === 'docker' ? 'docker-archive' : 'OCI archive';
+      const first: Row = { measure: `save ${name}: first save`, cells: {}, values: {} };
+      const size: Row = { measure: `${name} size`, cells: {}, values: {} };
+      for (const t of input.tools) {
+        const q: Selector = { workload: w, tool: t, phase: 'export', variant: format };
+        const warm = select(input.runs, q, true)[0];
+        if (warm) {
+          first.cells[t] = fmtSeconds(warm.ms);
+          first.values[t] = warm.ms;
+        }
+        const last = [...select(input.runs, q), ...select(input.runs, q, true)].find((r) => r.outputBytes !== undefined);
+        const info = input.exports[w]?.[t]?.[format];
+        if (last?.outputBytes !== undefined) {
+          size.cells[t] = `${fmtBytes(last.outputBytes)}${info ? ` (${info.layers} layers)` : ''}`;
+          size.values[t] = last.outputBytes;
+        }
+      }
+      const timed = timeRow(input, w, `save ${name} (${countOf(input, w, 'export', format)})`, 'export', format);
+      if (Object.keys(timed.cells).length === 0) continue;
+      rows.push(first, timed, size);
+    }
+  }
+  if (has('cold')) {
+    const mem: Row = { measure: 'peak memory, cold build (max)', cells: {}, values: {} };
+    const store: Row = { measure: 'storage growth, cold build', cells: {}, values: {} };
+    for (const t of input.tools) {
+      const cold = select(input.runs, { workload: w, tool: t, phase: 'cold' });
+      const peaks = cold.map((r) => r.peakRssBytes).filter((x): x is number => x !== undefined);
+      if (peaks.length > 0) {
+        const peak = Math.max(...peaks);
+        const daemon = cold.map((r) => r.daemonRssBeforeBytes).filter((x): x is number => x !== undefined);
+        mem.cells[t] = `${fmtBytes(peak)}${daemon.length > 0 ? ` (daemon idle ${fmtBytes(Math.max(...daemon))})` : ''}`;
+        mem.values[t] = peak;
+      }
+      const last = cold.at(-1);
+      if (last?.storeAfterBytes !== undefined && last.storeBeforeBytes !== undefined) {
+        const growth = last.storeAfterBytes - last.storeBeforeBytes;
+        store.cells[t] = `+${fmtBytes(growth)} (${fmtBytes(last.storeAfterBytes)} in all)`;
+        store.values[t] = growth;
+      }
+    }
+    rows.push(mem, store);
+  }
+  return rows;
+}
+
+export function mainTable(input: ReportInput): string {
+  const peers = PEERS.filter((p) => input.tools.includes(p));
+  const header = [
+    'workload',
+    'measure',
+    ...input.tools.map((t) => TOOL_LABELS[t]),
+    ...(input.tools.includes('obox') ? peers.map((p) => `obox/${TOOL_LABELS[p]}`) : []),
+  ];
+  const body: string[][] = [];
+  for (const w of input.workloads) {
+    for (const row of workloadRows(input, w)) {
+      body.push([
+        w,
+        row.measure,
+        ...input.tools.map((t) => row.cells[t] ?? '–'),
+        ...(input.tools.includes('obox') ? peers.map((p) => fmtRatioOf(row.values.obox, row.values[p])) : []),
+      ]);
+    }
+  }
+  return markdownTable(header, body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The step on top of a small vs a big layer.
+
+export function onTopTable(input: ReportInput, w: string): string | undefined {
+  const labels = input.onTop[w];
+  if (!labels) return undefined;
+  const rows: string[][] = [];
+  for (const t of input.tools) {
+    const q = (variant: string): Selector => ({ workload: w, tool: t, phase: 'ontop', variant });
+    const e2e = { small: timeSummary(input.runs, q('small')), big: timeSummary(input.runs, q('big')) };
+    const top = { small: timeSummary(input.runs, q('small'), (r) => r.topStepMs), big: timeSummary(input.runs, q('big'), (r) => r.topStepMs) };
+    if (e2e.small.n === 0 && e2e.big.n === 0) continue;
+    rows.push([
+      TOOL_LABELS[t],
+      fmtTime(e2e.small),
+      fmtTime(e2e.big),
+      fmtRatioOf(e2e.big, e2e.small),
+      fmtTime(top.small),
+      fmtTime(top.big),
+      fmtRatioOf(top.big, top.small),
+    ]);
+  }
+  if (rows.length === 0) return undefined;
+  const { small, big } = labels;
+  return markdownTable(
+    ['tool', `one-file rebuild over ${small}`, `over ${big}`, `${big} / ${small}`, `step on top + finish, ${small}`, `${big}`, `${big} / ${small}`],
+    rows,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts.
+
+export type VerdictState = 'met' | 'not met' | 'not measured';
+
+export interface Verdict {
+  target: string;
+  workload: string;
+  measured: string;
+  verdict: VerdictState;
+  /** Why a figure should be read with care (noise, no cache hits). */
+  note?: string;
+}
+
+export const TARGETS = {
+  vsBuildkit: 1.0,
+  noopVsBuildah: 0.5,
+  flat: 1.2,
+  exportVsPodman: 0.35,
+} as const;
+
+const FLAT_WORKLOAD = 'big-layer';
+
+function ratioVerdict(target: string, workload: string, a: Summary, b: Summary, limit: number, extra?: string): Verdict {
+  if (a.n === 0 || b.n === 0 || !(b.median > 0)) return { target, workload, measured: '–', verdict: 'not measured' };
+  const r = a.median / b.median;
+  const notes: string[] = [];
+  if (a.noisy || b.noisy) notes.push('noisy');
+  if (extra) notes.push(extra);
+  return {
+    target,
+    workload,
+    measured: `${r.toFixed(2)}× (${fmtSeconds(a.median)} vs ${fmtSeconds(b.median)})`,
+    verdict: r <= limit ? 'met' : 'not met',
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+  };
+}
+
+function oboxCacheNote(input: ReportInput, w: string, phase: Phase): string | undefined {
+  const cs = select(input.runs, { workload: w, tool: 'obox', phase }).flatMap((r) => (r.cache ? [r.cache] : []));
+  if (cs.length > 0 && cs.every((c) => c.cached === 0 && c.steps > 0)) return 'obox answered no step from a cache: a full rebuild';
+  return undefined;
+}
+
+export function verdicts(input: ReportInput): Verdict[] {
+  const out: Verdict[] = [];
+  const ran = (w: string): boolean => input.workloads.includes(w);
+  const has = (t: ToolKey): boolean => input.tools.includes(t);
+  if (!has('obox')) return out;
+  const sum = (w: string, t: ToolKey, phase: Phase, variant?: string): Summary =>
+    timeSummary(input.runs, { workload: w, tool: t, phase, ...(variant !== undefined ? { variant } : {}) });
+
+  if (has('buildkit')) {
+    for (const w of ['small', 'debian-c'].filter(ran)) {
+      for (const [phase, name] of [
+        ['cold', 'cold build'],
+        ['noop', 'no-op rebuild'],
+        ['onefile', 'one-file rebuild'],
+      ] as const) {
+        out.push(ratioVerdict(`${name}: obox/BuildKit ≤ ${TARGETS.vsBuildkit.toFixed(1)}`, w, sum(w, 'obox', phase), sum(w, 'buildkit', phase), TARGETS.vsBuildkit, phase === 'cold' ? undefined : oboxCacheNote(input, w, phase)));
+      }
+    }
+  }
+  if (has('buildah')) {
+    for (const w of input.workloads) {
+      out.push(ratioVerdict(`no-op rebuild: obox/buildah ≤ ${TARGETS.noopVsBuildah}`, w, sum(w, 'obox', 'noop'), sum(w, 'buildah', 'noop'), TARGETS.noopVsBuildah, oboxCacheNote(input, w, 'noop')));
+    }
+  }
+  if (ran(FLAT_WORKLOAD) && input.onTop[FLAT_WORKLOAD]) {
+    const { small, big } = input.onTop[FLAT_WORKLOAD];
+    const q = (variant: string): Selector => ({ workload: FLAT_WORKLOAD, tool: 'obox', phase: 'ontop', variant });
+    const a = timeSummary(input.runs, q('big'), (r) => r.topStepMs);
+    const b = timeSummary(input.runs, q('small'), (r) => r.topStepMs);
+    const v = ratioVerdict(`commit of the one-file step flat in the base size: obox ${big} / ${small} ≤ ${TARGETS.flat}`, FLAT_WORKLOAD, a, b, TARGETS.flat);
+    const e2e = fmtRatioOf(timeSummary(input.runs, q('big')), timeSummary(input.runs, q('small')));
+    out.push({ ...v, ...(v.verdict !== 'not measured' ? { measured: `${v.measured}; whole rebuild ${e2e}` } : {}) });
+  }
+  if (has('buildah')) {
+    for (const w of input.workloads) {
+      const v = ratioVerdict(
+        `save docker-archive: obox/podman save ≤ ${TARGETS.exportVsPodman}`,
+        w,
+        sum(w, 'obox', 'export', 'docker'),
+        sum(w, 'buildah', 'export', 'docker'),
+        TARGETS.exportVsPodman,
+      );
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+export function verdictTable(vs: readonly Verdict[]): string {
+  return markdownTable(
+    ['target', 'workload', 'measured', 'verdict'],
+    vs.map((v) => [v.target, v.workload, v.measured, `${v.verdict}${v.note ? ` (${v.note})` : ''}`]),
+  );
+}
+
+/** The footnotes every report carries: what the cells mean. */
+export function legend(): string {
+  return [
+    `Cells: median (min–max) over the measured runs; ⚠ = noisy, ${NOISE_RULE}; a ratio is ⚠ when either side is.`,
+    'Ratios are obox/peer of the medians (below 1: obox faster or smaller).',
+    '"n/m cached": of the m RUN/COPY/ADD steps the builder reported, n came from its cache (its own progress output: `CACHED`, `Using cache`).',
+    'Export rows: the BuildKit column is `docker save` (docker 20.10 writes no OCI archive), the buildah column `podman save` on the same storage. "first save" is the warm-up run, not in the median: obox compresses a layer the first time it is needed.',
+    'Peak memory: the largest sum of RSS over the measured command\'s process tree (client, runc, the build\'s containers), sampled every 50 ms from /proc; for BuildKit the dockerd tree (dockerd, containerd, its runc and containers) is included, and its size just before the build is given as "daemon idle".',
+    'Storage growth: `du` (bytes on disk) of the tool\'s storage after the cold build minus before it (obox: its store; BuildKit: the dockerd data root; buildah: its containers/storage root).',
+  ]
+    .map((l) => `- ${l}`)
+    .join('\n');
+}
