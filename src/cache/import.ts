@@ -4,12 +4,12 @@
  * refused) and re-packed by our own writer, so the layer is canonical and its unpacked dir is
  * ready to be an overlay lower dir.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { appendLayer, emptyImage, hostPlatform, setCreated, updateConfig, type ContainerConfig, type Image } from '../image/index.js';
 import { unpackLayer, type LayerSource } from '../layer/index.js';
 import { adoptLayerDir, commitDirectory } from './layers.js';
-import type { Store } from './store/index.js';
+import { tempDirIn, type Store } from './store/index.js';
 
 export interface ImportOptions {
   /** A directory to import as is, or a tar (path or byte stream). */
@@ -38,7 +38,7 @@ export async function importRootfs(store: Store, options: ImportOptions): Promis
   let scratchDir: string | undefined;
   if ('dir' in options.source) dir = options.source.dir;
   else {
-    scratchDir = await mkdtemp(path.join(store.paths.tmp, 'import-'));
+    scratchDir = await tempDirIn(store.paths.tmp, 'import');
     dir = path.join(scratchDir, 'rootfs');
   }
   try {

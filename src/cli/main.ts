@@ -11,6 +11,7 @@ import { registerParse } from './commands/parse.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerBuild } from './commands/build.js';
 import { registerArchiveCommands } from './commands/archives.js';
+import { registerCacheCommands } from './commands/cache.js';
 import { installSignalHandlers, interruptedExitCode } from './signals.js';
 import { runCleanups } from '../executor/cleanup.js';
 
@@ -48,8 +49,20 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerBuild(program);
   registerArchiveCommands(program);
+  registerCacheCommands(program);
   return program;
 }
+
+/** System errors that mean the machine, not obox, is the problem → exit 3 with a hint. */
+const MACHINE_ERRNOS: Record<string, string> = {
+  ENOSPC: "no space left on the file system: free some (obox cache prune, or remove images with obox rmi) and run again",
+  EDQUOT: 'disk quota exceeded: free some space (obox cache prune) and run again',
+  EROFS: 'the file system is read-only: choose a writable store with --root or OBOX_ROOT',
+  EIO: 'the disk reported an I/O error: check the device (dmesg), then run obox cache verify',
+  ENOMEM: 'out of memory',
+  EMFILE: 'too many open files: raise the limit (ulimit -n)',
+  ENFILE: 'the system ran out of file handles',
+};
 
 function wantsDebug(argv: string[]): boolean {
   return argv.includes('--debug');
@@ -86,6 +99,15 @@ async function runCommand(argv: string[]): Promise<number> {
       return exitCodeFor(e.code);
     }
     const err = e instanceof Error ? e : new Error(String(e));
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (typeof errno === 'string' && errno in MACHINE_ERRNOS) {
+      // Not a bug: the machine said no (full disk, read-only file system…). Nothing half-done
+      // stays behind: store writes are atomic and the cleanups run after this.
+      log.error(`error: ${err.message}`);
+      log.error(`hint: ${MACHINE_ERRNOS[errno]}`);
+      if (wantsDebug(argv)) log.error(err.stack ?? '');
+      return ExitCode.environment;
+    }
     log.error(`internal error: ${err.message}`);
     if (wantsDebug(argv)) log.error(err.stack ?? '');
     else log.error('(this is a bug in obox; run again with --debug for details)');

@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureLayerDir } from '../cache/layers.js';
-import type { Store } from '../cache/store/index.js';
+import { tempDirIn, type Store } from '../cache/store/index.js';
 import { BuildIndex, type BuildCacheEntry, type CachedLayer } from '../cache/build-index.js';
 import { readBuildRecord, writeBuildRecord, type BuildRecord, type StepRecord } from '../cache/build-records.js';
 import { fingerprints, missReasons } from './miss-reasons.js';
@@ -29,6 +29,7 @@ import { prepareRunMounts, runArgv } from './run-step.js';
 import { withStepFilesystem, type StepFsContext, type StepLayer } from './step-fs.js';
 import { copyStep, type CopyStepContext } from './copy-step.js';
 import { loadBaseImage, onbuildTriggers } from './base-image.js';
+import { recoverAbandoned } from './recover.js';
 import { contextSource, type SourceTree } from './copy/index.js';
 import { loadIgnoreRules } from '../context/ignore.js';
 
@@ -486,10 +487,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const plan = planFor(opts);
   const root = opts.store.paths.root;
-  const scratchDir = await mkdtemp(path.join(opts.store.paths.tmp, 'build-'));
+  const runtimeState = path.join(root, 'run-v1');
+  await recoverAbandoned(opts.store, { runtimeStateDir: runtimeState });
+  const scratchDir = await tempDirIn(opts.store.paths.tmp, 'build');
   const unregisterScratch = registerCleanup(() => rm(scratchDir, { recursive: true, force: true }));
   const linksDir = path.join(root, 'links-v1');
-  const runtimeState = path.join(root, 'run-v1');
   await mkdir(path.join(scratchDir, 'layers'));
   await mkdir(linksDir, { recursive: true });
   await mkdir(runtimeState, { recursive: true });

@@ -4,12 +4,12 @@
  * commit what is left as a layer (or nothing, when the step changed nothing). The upper dir
  * itself becomes the layer's unpacked dir: committing costs what the step changed.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { rename } from 'node:fs/promises';
 import { layerFromDirectory, type CommittedLayer } from '../cache/layers.js';
 import type { Layer } from '../image/index.js';
-import type { Store } from '../cache/store/index.js';
+import { tempDirIn, type Store } from '../cache/store/index.js';
 import { pruneUnchangedDirs } from '../layer/index.js';
 import { mountOverlay } from './overlay/index.js';
 import { registerCleanup } from './cleanup.js';
@@ -38,7 +38,7 @@ export interface StepFsResult<T> {
 
 /** Runs `work` with the merged root filesystem of `lowerDirs` (base first) and commits the diff. */
 export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: readonly string[], work: (rootfs: string) => Promise<T>): Promise<StepFsResult<T>> {
-  const stateDir = await mkdtemp(path.join(ctx.store.paths.tmp, 'step-'));
+  const stateDir = await tempDirIn(ctx.store.paths.tmp, 'step');
   // Registered before the mount, so on a forced exit it runs after the unmount (newest first).
   const unregister = registerCleanup(() => rm(stateDir, { recursive: true, force: true }));
   try {

@@ -17,7 +17,8 @@ import { buildContext, planFor, scratchContainerConfig, withDefaultPath, type Bu
 import { applyMetadata } from './metadata.js';
 import { fingerprints, missReasons } from './miss-reasons.js';
 import { keyOfStep, parentDigest, type KeyContext } from './step-keys.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { tempDirIn } from '../cache/store/index.js';
 
 export type WhyOptions = Pick<BuildOptions, 'store' | 'containerfile' | 'contextDir' | 'buildArgs' | 'target' | 'platform' | 'network' | 'sourceDateEpoch' | 'onEvent'>;
 
@@ -62,7 +63,7 @@ export async function explainCache(opts: WhyOptions): Promise<WhyReport> {
     readBuildRecord(store.paths, containerfileId, contextDir),
     buildContext(opts),
   ]);
-  const tempDir = await mkdtemp(path.join(store.paths.tmp, 'why-'));
+  const tempDir = await tempDirIn(store.paths.tmp, 'why');
   const results = new Map<number, { parent: StepParent; scope: StageScope; workdir: string }>();
   const kc: KeyContext = {
     store,

@@ -19,6 +19,14 @@ export function tempName(prefix: string): string {
   return `${prefix}-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
+/**
+ * A fresh directory in the store's tmp/, named `PREFIX-PID-XXXXXX`: the pid lets a later obox
+ * tell the leftovers of a process that died (SIGKILL, power loss) from a live one's.
+ */
+export function tempDirIn(tmpDir: string, prefix: string): Promise<string> {
+  return mkdtemp(join(tmpDir, `${prefix}-${process.pid}-`));
+}
+
 /** Flush a directory's entries (after creating, renaming or removing something in it). */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -128,7 +136,7 @@ export async function installDir(
   options: InstallDirOptions = {},
 ): Promise<'installed' | 'existed'> {
   if (await exists(target)) return 'existed';
-  const built = await mkdtemp(join(tmpDir, 'dir-'));
+  const built = await tempDirIn(tmpDir, 'dir');
   try {
     await populate(built);
     if (options.sync ?? true) await fsyncTree(built);

@@ -1,5 +1,5 @@
 /** The local store: an OCI image layout with obox's layer directories, temp and locks beside it. */
-export { createFileExclusive, fsyncDir, fsyncTree, installDir, writeFileAtomic, type InstallDirOptions } from './atomic.js';
+export { createFileExclusive, fsyncDir, fsyncTree, installDir, tempDirIn, writeFileAtomic, type InstallDirOptions } from './atomic.js';
 export { BlobStore, type BlobInfo, type BlobSource, type ExpectedBlob, type PutResult } from './blobs.js';
 export { readIndex, updateIndex } from './index-file.js';
 export { holderGone, holderRecord, parseHolder, withLock, type HolderRecord, type LockOptions } from './lock.js';

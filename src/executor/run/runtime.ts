@@ -53,9 +53,9 @@ export function globalArgs(rt: Runtime, logFile?: string): string[] {
   return args;
 }
 
-/** A container id: what runc accepts (^[\w+.-]+$), unique enough never to collide. */
+/** A container id: what runc accepts (^[\w+.-]+$), unique enough never to collide, with the pid so a killed obox's leftovers can be found (recover.ts). */
 export function newContainerId(): string {
-  return `obox-${randomBytes(8).toString('hex')}`;
+  return `obox-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
 export function validContainerId(id: string): boolean {

@@ -5,10 +5,10 @@
  * `blobs/` (already there: success); `dispose` removes whatever is left, on success and failure.
  */
 import { constants } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, OboxError } from '../../errors.js';
-import { fsyncDir, type Store } from '../../cache/store/index.js';
+import { fsyncDir, tempDirIn, type Store } from '../../cache/store/index.js';
 import { Digest, type DigestAlgorithm } from '../../image/digest.js';
 import { readAll } from '../../image/streams.js';
 import { DecompressHasher, sniff, type EntryCompression } from './decompress-hasher.js';
@@ -58,7 +58,7 @@ export class Staging {
 
   static async create(store: Store): Promise<Staging> {
     await mkdir(store.paths.tmp, { recursive: true });
-    return new Staging(store, await mkdtemp(join(store.paths.tmp, 'load-')));
+    return new Staging(store, await tempDirIn(store.paths.tmp, 'load'));
   }
 
   get(digest: Digest): StagedBlob | undefined {
