@@ -16,7 +16,8 @@ interface BuildFlags {
   network: 'host' | 'none';
   platform?: string;
   cache: boolean;
-  noCacheFilter: string[];
+  /** `--no-cache-filter` (commander names it after the option without its `no-`). */
+  cacheFilter: string[];
   label: string[];
   iidfile?: string;
   output: string[];
@@ -103,7 +104,7 @@ export function registerBuild(program: Command): void {
         onEvent,
         ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
         noCache: !flags.cache,
-        noCacheStages: flags.noCacheFilter,
+        noCacheStages: flags.cacheFilter,
       });
       await writeOutputs(result.image, result.names, outputs, onEvent, sde);
       if (flags.iidfile) {
