@@ -255,7 +255,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
     let reused: CachedStepLayer | null | undefined;
     if (entry) reused = await reuseEntry(state.cache, entry, state.pendingBlobs);
     const hit = entry !== undefined && reused !== undefined;
-    const stepCreated = hit ? entry.createdAt : state.created;
+    let stepCreated = hit ? entry.createdAt : state.created;
     let layer: CachedStepLayer | undefined = hit ? (reused ?? undefined) : undefined;
     let cacheMounts: string[] | undefined;
     const historyEntry = (emptyLayer: boolean): HistoryEntry => ({ created: stepCreated, created_by: historyText(ins, cc, step.args), comment: 'obox.containerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) });
@@ -298,11 +298,6 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       if (next) cc = next;
       history.push(historyEntry(true));
     }
-    if (layer) {
-      layers.push(layer.layer);
-      dirs.push(layer.dir);
-    }
-    created = laterTime(created, stepCreated);
     const sources = fingerprints(key);
     const record: StepRecord = {
       stage: stage.displayName,
@@ -350,9 +345,26 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       };
       // An entry that could not be used (its layer is gone), or one --no-cache bypassed, is
       // replaced by what this build made; otherwise the first writer wins.
-      if (cacheOn && entry === undefined) await state.cache.index.record(key.key, newEntry);
-      else await state.cache.index.update(key.key, newEntry);
+      if (cacheOn && entry === undefined) {
+        if ((await state.cache.index.record(key.key, newEntry)) === 'existed') {
+          // A concurrent build recorded this step first. Continue from its result, so the
+          // chain after this step and every image built from it agree with the cache.
+          const winner = await state.cache.index.lookup(key.key);
+          const theirs = winner ? await reuseEntry(state.cache, winner, state.pendingBlobs) : undefined;
+          if (winner && theirs !== undefined) {
+            layer = theirs ?? undefined;
+            const { empty_layer: _mine, ...last } = history[history.length - 1]!;
+            history[history.length - 1] = layer ? { ...last, created: winner.createdAt } : { ...last, created: winner.createdAt, empty_layer: true };
+            stepCreated = winner.createdAt;
+          }
+        }
+      } else await state.cache.index.update(key.key, newEntry);
     }
+    if (layer) {
+      layers.push(layer.layer);
+      dirs.push(layer.dir);
+    }
+    created = laterTime(created, stepCreated);
     parent = { kind: 'step', key: key.key };
     previousStep = record;
     emit(state, { type: 'step-done', id, durationMs: Date.now() - started, layer: layer !== undefined, cached: hit });
