@@ -46,24 +46,13 @@ import { createPodman, type Podman } from '../test/helpers/podman.js';
 import { hasTool, isRoot } from '../test/helpers/requirements.js';
 import { archiveLayers } from './lib/archive.js';
 import { parseHarnessArgs, runCounts, USAGE, UsageError, type HarnessArgs, type Phase, type RunCounts, type ToolKey } from './lib/args.js';
-import { cacheCount } from './lib/build-steps.js';
+import { cacheCount, isWorkStep, type StepTiming } from './lib/build-steps.js';
 import { busyboxTar } from './lib/gen.js';
-import { loadWarning, machineInfo, machineLine } from './lib/machine.js';
+import { loadWarning, machineInfo } from './lib/machine.js';
 import { TreeSampler } from './lib/mem.js';
 import { checkDist, OBOX_BIN } from './lib/obox.js';
 import { run, sh, syncAll, type RunResult } from './lib/proc.js';
-import {
-  legend,
-  mainTable,
-  onTopTable,
-  TOOL_LABELS,
-  verdicts,
-  verdictTable,
-  type ExportFormat,
-  type ExportInfo,
-  type ReportInput,
-  type RunRecord,
-} from './lib/report.js';
+import { renderReport, verdicts, type ExportFormat, type ExportInfo, type ReportInput, type ResultsFile, type RunRecord, type Verification } from './lib/report.js';
 import { benchTempDir } from './lib/tmp.js';
 import { buildahTool, buildkitTool, oboxTool, type BuildSpec, type Tool } from './lib/tools.js';
 import { BASE_IMAGES, makeContext, touch, WORKLOAD_DIR, WORKLOADS, type BaseKey, type Workload } from './lib/workloads.js';
@@ -112,11 +101,12 @@ function fileSize(p: string): number | undefined {
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
-interface Verification {
-  when: 'cold' | 'final';
-  expected: string;
-  output: string;
-  ok: boolean;
+/** The RUN/COPY/ADD steps that ran, when others came from the cache (at most 10, labels cut short). */
+function missedSteps(steps: readonly StepTiming[]): { missed?: string[] } {
+  const work = steps.filter((s) => isWorkStep(s.label));
+  const missed = work.filter((s) => s.cached !== true);
+  if (missed.length === 0 || missed.length === work.length) return {};
+  return { missed: missed.slice(0, 10).map((s) => s.label.slice(0, 80)) };
 }
 
 interface Harness {
@@ -277,7 +267,7 @@ class WorkloadRun {
             }
             const m = await this.build(t, this.spec(t, w.buildArgs));
             const cache = cacheCount(m.steps);
-            const rec = this.record(t, phase, i, i < c.warmups, m, { cache });
+            const rec = this.record(t, phase, i, i < c.warmups, m, { cache, ...missedSteps(m.steps) });
             log(`${this.progress(phase, i, c.warmups, c.runs, t)} ${secs(rec.ms)}, ${cache.cached}/${cache.steps} steps cached`);
             this.expected.set(t.key, w.expected(this.ctx.get(t.key)!, w.buildArgs));
           } catch (e) {
@@ -310,7 +300,12 @@ class WorkloadRun {
               const m = await this.build(t, this.spec(t, argsFor(size), tagFor(t, size)));
               const header = m.r.lines.find((l) => /^(?:#\d+ \[[^\]]*\] |(?:\[\d+\/\d+\] )?STEP \d+\/\d+: )COPY\b/.test(l.text) && l.text.includes(w.touched));
               const topStepMs = header ? Math.round((m.r.ms - header.t) * 10) / 10 : undefined;
-              const rec = this.record(t, 'ontop', i, i < c.warmups, m, { variant: size, cache: cacheCount(m.steps), ...(topStepMs !== undefined ? { topStepMs } : {}) });
+              const rec = this.record(t, 'ontop', i, i < c.warmups, m, {
+                variant: size,
+                cache: cacheCount(m.steps),
+                ...missedSteps(m.steps),
+                ...(topStepMs !== undefined ? { topStepMs } : {}),
+              });
               log(`${this.progress('ontop', i, c.warmups, c.runs, t)} over ${top.label(top[size])}: ${secs(rec.ms)}, step on top ${topStepMs !== undefined ? secs(topStepMs) : 'not found'}`);
               if (size === 'big') this.expected.set(t.key, w.expected(this.ctx.get(t.key)!, argsFor('big')));
             }
@@ -376,59 +371,18 @@ function gitDescribe(): string {
   }
 }
 
-function report(h: Harness, input: ReportInput, elapsedMs: number, machine: ReturnType<typeof machineInfo>): string {
-  const a = h.args;
-  let out = `## obox vs BuildKit vs buildah${a.quick ? ' (--quick)' : ''}\n\n`;
-  out += `${machine.date.slice(0, 10)}, ${machineLine(machine)}; obox ${gitDescribe()}; ${machine.tools.dockerd}; ${machine.tools.buildah}; ${machine.tools.podman}.\n\n`;
-  const counts = [
-    ...new Set(
-      Object.entries(h.counts).map(
-        ([w, c]) => `${w}: ${c.coldWarmups} warm-up + ${c.coldRuns} cold build${c.coldRuns === 1 ? '' : 's'}, ${c.warmups} warm-up + ${c.runs} runs of each other measure`,
-      ),
-    ),
-  ];
-  out += `Runs: ${counts.join('; ')}. Tools alternate run by run (${input.tools.map((t) => TOOL_LABELS[t]).join(' → ')}); a \`sync\` before every measured command; wall time from spawn to exit of the CLI (obox includes node start-up; BuildKit's daemon is already up). Total ${(elapsedMs / 60_000).toFixed(1)} min.\n\n`;
-  out += mainTable(input);
-  for (const w of input.workloads) {
-    const t = onTopTable(input, w);
-    if (t) {
-      out += `\n### ${w}: the one-file step over a small vs a big layer\n\nThe same one-file rebuild with the big layer under the COPY at ${input.onTop[w]!.small} and at ${input.onTop[w]!.big} (--build-arg), alternating. "step on top + finish": from the step's header line in the builder's progress output to its exit (BuildKit's client prints progress in batches, so its figure is coarser).\n\n${t}`;
-    }
-  }
-  const vs = verdicts(input);
-  if (vs.length > 0) out += `\n### Targets\n\n${verdictTable(vs)}`;
-  out += `\n${legend()}\n`;
+const README_BEGIN = '<!-- bench:begin (npm run bench -- --readme writes this part) -->';
+const README_END = '<!-- bench:end -->';
 
-  const lines: string[] = [];
-  for (const w of input.workloads) {
-    const v = h.verified[w] ?? {};
-    const parts = input.tools.map((t) => {
-      const list = v[t] ?? [];
-      if (list.length === 0) return `${TOOL_LABELS[t]} not verified`;
-      return `${TOOL_LABELS[t]} ${list.map((x) => `${x.when} ${x.ok ? 'ok' : `WRONG (printed ${JSON.stringify(x.output)}, expected ${JSON.stringify(x.expected)})`}`).join(', ')}`;
-    });
-    lines.push(`${w}: ${parts.join('; ')}`);
-    const exp = h.verified[w]?.obox?.[0]?.expected ?? Object.values(v)[0]?.[0]?.expected;
-    if (exp) lines[lines.length - 1] += ` (first expected line: \`${exp}\`)`;
-  }
-  out += `\nImages checked with \`docker run\` (after the first cold build, and after the last build): ${lines.length > 0 ? `\n${lines.map((l) => `- ${l}`).join('\n')}` : 'none'}\n`;
-
-  const cacheNotes: string[] = [];
-  for (const w of input.workloads) {
-    for (const t of input.tools) {
-      const noop = input.runs.filter((r) => r.workload === w && r.tool === t && r.phase === 'noop' && !r.warmup && r.cache);
-      const missed = noop.filter((r) => r.cache!.cached < r.cache!.steps);
-      if (noop.length > 0 && missed.length > 0) {
-        cacheNotes.push(`${w}, ${TOOL_LABELS[t]}: ${missed.length} of ${noop.length} no-op rebuilds ran steps again (${missed.map((r) => `${r.cache!.cached}/${r.cache!.steps} cached`).join(', ')})`);
-      }
-    }
-  }
-  if (cacheNotes.length > 0) out += `\nNo-op rebuilds that were not all cache hits:\n${cacheNotes.map((l) => `- ${l}`).join('\n')}\n`;
-  for (const [w, byTool] of Object.entries(h.failed)) {
-    for (const [t, msg] of Object.entries(byTool)) out += `\n**${w}: ${TOOL_LABELS[t as ToolKey]} failed:**\n\n\`\`\`\n${msg}\n\`\`\`\n`;
-  }
-  for (const n of h.notes) out += `\nnote: ${n}`;
-  return `${out}\n`;
+/** Puts the report between the README's bench markers (its Benchmarks section). */
+function updateReadme(res: ResultsFile): void {
+  const file = path.join(repoRoot, 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(README_BEGIN);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${README_BEGIN} … ${README_END} markers`);
+  writeFileSync(file, `${text.slice(0, a + README_BEGIN.length)}\n\n${renderReport(res, 3)}\n${text.slice(b)}`);
+  log('wrote the report into README.md');
 }
 
 async function main(): Promise<void> {
@@ -445,6 +399,13 @@ async function main(): Promise<void> {
   }
   if (args.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (args.from) {
+    const res = JSON.parse(readFileSync(args.from, 'utf8')) as ResultsFile;
+    if (res.bench !== 'harness' || res.schema !== 1) throw new Error(`${args.from} is not a results file of this harness`);
+    process.stdout.write(renderReport(res));
+    if (args.readme) updateReadme(res);
     return;
   }
   const t0 = performance.now();
@@ -556,13 +517,10 @@ async function main(): Promise<void> {
     exports: h.exports,
     onTop: Object.fromEntries(workloads.filter((w) => w.onTop).map((w) => [w.name, { small: w.onTop!.label(w.onTop!.small), big: w.onTop!.label(w.onTop!.big) }])),
   };
-  process.stdout.write(report(h, input, elapsedMs, machine));
-
-  const json = {
+  const res: ResultsFile = {
     bench: 'harness',
     schema: 1,
     quick: args.quick,
-    args: process.argv.slice(2),
     options: args,
     counts: h.counts,
     elapsedMs: Math.round(elapsedMs),
@@ -570,7 +528,6 @@ async function main(): Promise<void> {
     obox: { commit: gitDescribe(), distWarning: distWarning ?? null },
     notes,
     setupMs,
-    baseTarBytes: baseBytes,
     tools: Object.fromEntries(h.tools.map((t) => [t.key, { label: t.label, build: t.buildLabel }])),
     workloads: Object.fromEntries(
       workloads.map((w) => [
@@ -580,7 +537,6 @@ async function main(): Promise<void> {
           base: BASE_IMAGES[w.base],
           touched: w.touched,
           buildArgs: w.buildArgs,
-          onTop: w.onTop ? { arg: w.onTop.arg, small: w.onTop.small, big: w.onTop.big } : null,
           containerfile: readFileSync(path.join(WORKLOAD_DIR, w.name, 'Containerfile'), 'utf8'),
         },
       ]),
@@ -588,13 +544,16 @@ async function main(): Promise<void> {
     verified: h.verified,
     failed: h.failed,
     exports: h.exports,
+    onTop: input.onTop,
     verdicts: verdicts(input),
     runs: h.records,
   };
+  process.stdout.write(renderReport(res));
   const file = args.out ? path.resolve(args.out) : path.join(repoRoot, 'bench', 'results', 'latest.json');
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(res, null, 2)}\n`);
   log(`wrote ${path.relative(process.cwd(), file) || file} after ${(elapsedMs / 60_000).toFixed(1)} min`);
+  if (args.readme) updateReadme(res);
   // Timing never fails the run; obox failing to build does.
   if (Object.values(h.failed).some((f) => f.obox !== undefined) || h.records.length === 0) process.exitCode = 1;
 }

@@ -25,6 +25,10 @@ export interface HarnessArgs {
   coldWarmups: number | undefined;
   /** The results file; default bench/results/latest.json. */
   out: string | undefined;
+  /** Render this results file instead of running anything. */
+  from: string | undefined;
+  /** Also put the report into README.md, between its bench markers. */
+  readme: boolean;
   help: boolean;
 }
 
@@ -42,6 +46,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --cold-runs N            measured cold builds (default: per workload, 2 or 3)
   --cold-warmups N         cold warm-up builds (default 1)
   --out FILE               results JSON (default bench/results/latest.json)
+  --readme                 also write the report into README.md's Benchmarks section
+  --from FILE              run nothing: print the report of a results JSON (with --readme:
+                           put it into the README)
   -h, --help               this text
 `;
 
@@ -75,6 +82,8 @@ export function parseHarnessArgs(argv: readonly string[], workloads: readonly st
     coldRuns: undefined,
     coldWarmups: undefined,
     out: undefined,
+    from: undefined,
+    readme: false,
     help: false,
   };
   const wanted: string[] = [];
@@ -88,10 +97,14 @@ export function parseHarnessArgs(argv: readonly string[], workloads: readonly st
       r.quick = true;
       continue;
     }
+    if (a === '--readme') {
+      r.readme = true;
+      continue;
+    }
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(a)}`);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
-    const known = ['--workload', '--tools', '--phases', '--runs', '--warmups', '--cold-runs', '--cold-warmups', '--out'];
+    const known = ['--workload', '--tools', '--phases', '--runs', '--warmups', '--cold-runs', '--cold-warmups', '--out', '--from'];
     if (!known.includes(name)) throw new UsageError(`unknown option ${name}`);
     let value: string;
     if (eq > 0) value = a.slice(eq + 1);
@@ -124,8 +137,10 @@ export function parseHarnessArgs(argv: readonly string[], workloads: readonly st
         r.coldWarmups = count(name, value, 0);
         break;
       case '--out':
-        if (value === '') throw new UsageError('--out needs a file name');
-        r.out = value;
+      case '--from':
+        if (value === '') throw new UsageError(`${name} needs a file name`);
+        if (name === '--out') r.out = value;
+        else r.from = value;
         break;
     }
   }

@@ -31,8 +31,9 @@ describe('bench harness arguments', () => {
     expect(a.phases).toEqual(['cold', 'noop', 'export']);
   });
 
-  it('--out and --help', () => {
+  it('--out, --from, --readme and --help', () => {
     expect(parseHarnessArgs(['--out', 'x.json'], W).out).toBe('x.json');
+    expect(parseHarnessArgs(['--from=r.json', '--readme'], W)).toMatchObject({ from: 'r.json', readme: true });
     expect(parseHarnessArgs(['-h'], W).help).toBe(true);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Phase, ToolKey } from '../../bench/lib/args.js';
-import { fmtRatioOf, fmtSeconds, fmtTime, mainTable, onTopTable, verdicts, verdictTable, type ReportInput, type RunRecord } from '../../bench/lib/report.js';
+import { parseHarnessArgs } from '../../bench/lib/args.js';
+import { fmtRatioOf, fmtSeconds, fmtTime, mainTable, onTopTable, renderReport, verdicts, verdictTable, type ReportInput, type ResultsFile, type RunRecord } from '../../bench/lib/report.js';
 import { summarize } from '../../bench/lib/stats.js';
 
 function rec(workload: string, tool: ToolKey, phase: Phase, ms: number, extra: Partial<RunRecord> = {}): RunRecord {
@@ -131,5 +132,44 @@ describe('bench verdicts', () => {
 
   it('no verdicts without obox', () => {
     expect(verdicts(input(base, { tools: ['buildkit', 'buildah'] }))).toEqual([]);
+  });
+});
+
+describe('bench report as a whole', () => {
+  const res: ResultsFile = {
+    bench: 'harness',
+    schema: 1,
+    quick: true,
+    options: parseHarnessArgs(['--workload', 'small', '--quick', '--tools', 'obox,buildkit'], ['small']),
+    counts: { small: { coldWarmups: 0, coldRuns: 1, warmups: 1, runs: 2 } },
+    elapsedMs: 90_000,
+    machine: { date: '2026-11-23T17:00:00.000Z', nproc: 2, cpu: 'cpu', memTotalMiB: 1024, memAvailableMiB: 512, kernel: '6.18', os: 'Debian', node: 'v20', arch: 'x64', loadavg: [0], tools: { dockerd: 'Docker 20.10' } },
+    obox: { commit: 'abc1234', distWarning: null },
+    notes: ['a note'],
+    setupMs: {},
+    tools: {},
+    workloads: {},
+    verified: { small: { obox: [{ when: 'cold', expected: 'x', output: 'x', ok: true }], buildkit: [{ when: 'final', expected: 'y', output: 'z', ok: false }] } },
+    failed: { small: { buildkit: 'boom' } },
+    exports: {},
+    onTop: {},
+    verdicts: [],
+    runs: [...runsOf('small', 'obox', 'cold', [1000]), ...runsOf('small', 'obox', 'noop', [100, 100], { cache: { steps: 3, cached: 2 }, missed: ['[stage-0 3/3] RUN x'] })],
+  };
+
+  it('title, run counts, table, checks, cache misses, failures and notes; headings one level down for the README', () => {
+    const r = renderReport(res);
+    expect(r.startsWith('## obox vs BuildKit vs buildah (--quick)\n\n2026-11-23, 2 cores (cpu)')).toBe(true);
+    expect(r).toContain('small: 0 warm-up + 1 cold build, 1 warm-up + 2 runs of each other measure');
+    expect(r).toContain('took 1.5 min');
+    expect(r).toContain('| small | cold build (1) | 1.00 s | – | – |');
+    expect(r).toContain('- small: obox cold ok; BuildKit final WRONG (printed "z", expected "y") — e.g. `x`');
+    expect(r).toContain('- small, obox: 2 of 2 no-op rebuilds ran steps again (2/3 cached, 2/3 cached): `[stage-0 3/3] RUN x`');
+    expect(r).toContain('**small: BuildKit failed:**');
+    expect(r).toContain('note: a note');
+    expect(r).toContain('\n### Targets\n');
+    const inReadme = renderReport(res, 3);
+    expect(inReadme.startsWith('### obox vs')).toBe(true);
+    expect(inReadme).toContain('\n#### Targets\n');
   });
 });
