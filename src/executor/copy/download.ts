@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import fetch, { type RequestInit, type Response } from 'node-fetch';
+import type { RequestInit, Response } from 'node-fetch';
 import { ErrorCodes } from '../../errors.js';
 import { CopyError } from './errors.js';
 import { urlFileName } from './remote.js';
@@ -74,7 +74,8 @@ export function redactUrl(url: string): string {
 
 export async function download(url: string, opts: DownloadOptions): Promise<Downloaded> {
   const shown = redactUrl(url);
-  const doFetch: FetchLike = opts.fetch ?? ((u, init) => fetch(u, init));
+  // node-fetch (and http/https under it) loads only when a build downloads something.
+  const doFetch: FetchLike = opts.fetch ?? (async (u, init) => (await import('node-fetch')).default(u, init));
   let res: Response;
   try {
     res = await doFetch(url, { redirect: 'follow', signal: opts.signal, headers: { 'User-Agent': 'obox' } });
