@@ -135,6 +135,11 @@ describe.skipIf(!ok)('build cache end to end', () => {
     expect(copyNow.hit).toBe(false);
     expect(copyNow.reasons).toEqual([expect.stringMatching(/^src\/f17\.txt changed \(content sha256:/)]);
 
+    const table = run(['cache', 'why', dir]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain('Now: a build with these flags would miss 7 of 8 steps:');
+    expect(table.stdout).toMatch(/MISS {3}\[build 3\] line 4: COPY src\/ \/src\/\n {9}- src\/f17\.txt changed \(content sha256:/);
+
     const second = build(dir);
     expect(second.id).not.toBe(first.id);
     // ARG, RUN stamp hit; COPY and everything after it in the build stage miss; the final
