@@ -101,6 +101,23 @@ function fileSize(p: string): number | undefined {
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
+const TOP_STEP = /^(?:#\d+ \[[^\]]*\] |(?:\[\d+\/\d+\] )?STEP \d+\/\d+: )COPY\b/;
+
+/**
+ * The step that copies TOUCHED and everything after it (the commit, writing the image), in ms. obox
+ * and buildah print progress as it happens: from the step's header line to the exit. BuildKit's
+ * client prints in batches, so its lines arrive late: its own reported durations (0.1 s steps) of
+ * that step and every later one (`exporting to image`) instead.
+ */
+function stepOnTopMs(t: Tool, m: Measured & { steps: StepTiming[] }, touched: string): number | undefined {
+  if (t.progressClock === 'reported') {
+    const i = m.steps.findIndex((s) => /\bCOPY\b/.test(s.label) && s.label.includes(touched));
+    return i < 0 ? undefined : Math.round(m.steps.slice(i).reduce((a, s) => a + s.seconds, 0) * 1000);
+  }
+  const header = m.r.lines.find((l) => TOP_STEP.test(l.text) && l.text.includes(touched));
+  return header ? Math.round((m.r.ms - header.t) * 10) / 10 : undefined;
+}
+
 /** The RUN/COPY/ADD steps that ran, when others came from the cache (at most 10, labels cut short). */
 function missedSteps(steps: readonly StepTiming[]): { missed?: string[] } {
   const work = steps.filter((s) => isWorkStep(s.label));
@@ -298,8 +315,7 @@ class WorkloadRun {
               this.touches.set(t.key, n);
               touch(w, this.ctx.get(t.key)!, n);
               const m = await this.build(t, this.spec(t, argsFor(size), tagFor(t, size)));
-              const header = m.r.lines.find((l) => /^(?:#\d+ \[[^\]]*\] |(?:\[\d+\/\d+\] )?STEP \d+\/\d+: )COPY\b/.test(l.text) && l.text.includes(w.touched));
-              const topStepMs = header ? Math.round((m.r.ms - header.t) * 10) / 10 : undefined;
+              const topStepMs = stepOnTopMs(t, m, w.touched);
               const rec = this.record(t, 'ontop', i, i < c.warmups, m, {
                 variant: size,
                 cache: cacheCount(m.steps),

@@ -48,6 +48,11 @@ export interface Tool {
   label: string;
   /** The build command, for the report. */
   buildLabel: string;
+  /**
+   * How step times are read from the progress output: when lines arrive (printed as they happen),
+   * or the builder's own reported durations (BuildKit's client prints in batches).
+   */
+  progressClock: 'arrival' | 'reported';
   /** Processes whose tree counts with the client's in peak memory (BuildKit: dockerd). */
   daemonPids(): number[];
   /** Makes the next build of BASE cold; returns untimed set-up (obox: the import). */
@@ -108,6 +113,7 @@ export function oboxTool(scratch: string, d: Dockerd): Tool {
     key: 'obox',
     label: 'obox',
     buildLabel: '`obox build --network host`',
+    progressClock: 'arrival',
     daemonPids: () => [],
     makeCold: async (base) => {
       wipe();
@@ -160,6 +166,7 @@ export function buildkitTool(d: Dockerd, baseIds: () => ReadonlySet<string>): To
     key: 'buildkit',
     label: 'BuildKit',
     buildLabel: '`DOCKER_BUILDKIT=1 docker build --network host` (dockerd 20.10)',
+    progressClock: 'reported',
     daemonPids: () => [d.pid],
     makeCold: async () => {
       await dropAllButBases();
@@ -225,6 +232,7 @@ export function buildahTool(p: Podman, d: Dockerd, baseIds: () => ReadonlySet<st
     key: 'buildah',
     label: 'buildah',
     buildLabel: '`buildah bud --layers --network host --runtime runc`',
+    progressClock: 'arrival',
     daemonPids: () => [],
     makeCold: async () => {
       await dropAllButBases();
