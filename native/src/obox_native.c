@@ -6,7 +6,14 @@
  *   lsetxattr(path, name, value, flags)
  *   lremovexattr(path, name)
  *   mknod(path, mode, major, minor)   (mode includes the S_IF* type bits)
+ *   overlayMount(target, options)     fsopen("overlay") + one fsconfig per option ("key=value" or
+ *                                     "flag"; "lowerdir+=DIR" once per layer, no page limit) +
+ *                                     fsmount + move_mount onto target. Errors carry the
+ *                                     kernel's own message from the fs context, when it gave one.
+ *   umount(target, lazy)              umount2(target, lazy ? MNT_DETACH : 0)
+ *   syncfs(path)                      syncfs(2) of the file system holding path
  *
+ * The mount calls save three process spawns (mount, umount, sync -f) per build step.
  * path: a Buffer (raw bytes, as obox keeps file names) or a string (UTF-8).
  * name: a Buffer or a string (latin1, one byte per character).
  * Errors are thrown like Node's own: message "ECODE: text, syscall 'path'", with code, errno,
@@ -26,6 +33,14 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/mount.h>
+
+#ifndef MNT_DETACH
+#define MNT_DETACH 2
+#endif
 
 #define CHECK(call)                                                                               \
   do {                                                                                            \
@@ -294,6 +309,129 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads what the kernel logged into an fs context ("e overlay: ..."), for error messages. */
+static void context_message(int fd, char *out, size_t size) {
+  out[0] = 0;
+  char line[512];
+  for (int i = 0; i < 8; i++) {
+    ssize_t n = read(fd, line, sizeof line - 1);
+    if (n <= 0) break;
+    line[n] = 0;
+    if (n > 2 && line[1] == ' ') {
+      size_t used = strlen(out);
+      snprintf(out + used, size - used, "%s%s", used > 0 ? "; " : "", line + 2);
+    }
+  }
+}
+
+static void throw_mount_errno(napi_env env, int err, const char *syscall, const char *target, int ctx_fd) {
+  char detail[1024];
+  if (ctx_fd >= 0) context_message(ctx_fd, detail, sizeof detail);
+  else detail[0] = 0;
+  throw_errno(env, err, syscall, target);
+  if (detail[0] == 0) return;
+  /* Attach the kernel's words to the pending exception as `kernel`. */
+  napi_value error, text;
+  if (napi_get_and_clear_last_exception(env, &error) != napi_ok) return;
+  if (napi_create_string_utf8(env, detail, NAPI_AUTO_LENGTH, &text) == napi_ok) napi_set_named_property(env, error, "kernel", text);
+  napi_throw(env, error);
+}
+
+static napi_value js_overlay_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) == NULL) return NULL;
+  bool is_array = false;
+  CHECK(napi_is_array(env, argv[1], &is_array));
+  if (!is_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "options must be an array of strings");
+    return NULL;
+  }
+  uint32_t count;
+  CHECK(napi_get_array_length(env, argv[1], &count));
+  char *target = arg_bytes(env, argv[0], "target must be a Buffer or string without NUL bytes", 0);
+  if (target == NULL) return NULL;
+  int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  if (fs < 0) {
+    throw_errno(env, errno, "fsopen", target);
+    free(target);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok) goto fail_js;
+    char *opt = arg_bytes(env, item, "options must be strings without NUL bytes", 0);
+    if (opt == NULL) goto fail_js;
+    char *eq = strchr(opt, '=');
+    long r;
+    if (eq == NULL) {
+      r = syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, opt, NULL, 0);
+    } else {
+      *eq = 0;
+      r = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, opt, eq + 1, 0);
+    }
+    if (r < 0) {
+      int err = errno;
+      char what[600];
+      snprintf(what, sizeof what, "fsconfig %s", opt);
+      free(opt);
+      throw_mount_errno(env, err, what, target, fs);
+      goto fail_js;
+    }
+    free(opt);
+  }
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+    throw_mount_errno(env, errno, "fsconfig create", target, fs);
+    goto fail_js;
+  }
+  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+  if (mnt < 0) {
+    throw_mount_errno(env, errno, "fsmount", target, fs);
+    goto fail_js;
+  }
+  if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+    int err = errno;
+    close(mnt);
+    throw_errno(env, err, "move_mount", target);
+    goto fail_js;
+  }
+  close(mnt);
+  close(fs);
+  free(target);
+  return NULL;
+fail_js:
+  close(fs);
+  free(target);
+  return NULL;
+}
+
+static napi_value js_umount(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) == NULL) return NULL;
+  bool lazy = false;
+  CHECK(napi_get_value_bool(env, argv[1], &lazy));
+  char *target = arg_bytes(env, argv[0], "target must be a Buffer or string without NUL bytes", 0);
+  if (target == NULL) return NULL;
+  if (syscall(SYS_umount2, target, lazy ? MNT_DETACH : 0) != 0) throw_errno(env, errno, "umount2", target);
+  free(target);
+  return NULL;
+}
+
+static napi_value js_syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv) == NULL) return NULL;
+  char *path = arg_bytes(env, argv[0], "path must be a Buffer or string without NUL bytes", 0);
+  if (path == NULL) return NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  if (fd < 0) {
+    throw_errno(env, errno, "open", path);
+  } else {
+    if (syncfs(fd) != 0) throw_errno(env, errno, "syncfs", path);
+    close(fd);
+  }
+  free(path);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"lgetxattrs", NULL, js_lgetxattrs, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -301,6 +439,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lremovexattr", NULL, js_lremovexattr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"overlayMount", NULL, js_overlay_mount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"umount", NULL, js_umount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

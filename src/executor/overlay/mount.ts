@@ -24,7 +24,7 @@ import { registerCleanup } from '../cleanup.js';
 import { layoutMount, type LinkMode } from './layout.js';
 import { checkLowerCount } from './options.js';
 import { findMountsUnder, isMountPoint } from './mountinfo.js';
-import { kernelMounter, run, type OverlayMounter } from './mounter.js';
+import { kernelMounter, syncFileSystemOf, type OverlayMounter } from './mounter.js';
 import { removeTree } from './remove-tree.js';
 import { unmountAllUnder } from './unmount.js';
 
@@ -288,9 +288,10 @@ async function prepareTarget(target: string, state: { createdTarget: boolean }):
 
 /** syncfs(2) of the filesystem holding `dir`; Node has no binding, coreutils `sync -f` does it. */
 async function syncFilesystem(dir: string): Promise<void> {
-  const r = await run('sync', ['-f', dir]);
-  if (r.code !== 0) {
-    throw new OboxError(ErrorCodes.environment, `writing ${dir} to disk failed: ${r.stderr.trim()}`, { hint: 'check free space and the kernel log' });
+  try {
+    await syncFileSystemOf(dir);
+  } catch (e) {
+    throw new OboxError(ErrorCodes.environment, `writing ${dir} to disk failed: ${(e as Error).message}`, { hint: 'check free space and the kernel log', cause: e });
   }
 }
 

@@ -3,14 +3,16 @@
  * (kernel overlay with `userxattr` run inside the build's user namespace, or fuse-overlayfs,
  * unmounted with `fusermount3 -u`) without touching the rest of overlay/.
  *
- * The kernel variant runs util-linux mount(8)/umount(8): Node cannot call mount(2) without an
- * addon. (Kernels ≥ 6.8 also take lower dirs one at a time as `lowerdir+=DIR`. Through
- * fsconfig(2) each is its own call with no page limit, but that needs an addon too; through
- * mount(2), which this kernel also accepts, the whole string must still fit one page. So obox
- * ships short relative links instead: see layout.ts.)
+ * The kernel variant calls the new mount API through obox's addon (fsopen, one fsconfig per
+ * option with each lower dir as its own `lowerdir+=DIR` — Linux ≥ 6.8, no page limit — fsmount,
+ * move_mount) and umount2(2): no process per mount. Where that is missing (an older kernel, an
+ * addon without it) it runs util-linux mount(8)/umount(8) with the one-page option string
+ * (short relative links keep deep chains within it: see layout.ts).
  */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { ErrorCodes, OboxError } from '../../errors.js';
+import { native } from '../../layer/native.js';
 import { kernelClockNow, overlayKernelMessages } from './kernel-log.js';
 
 export interface MountRequest {
@@ -64,9 +66,30 @@ export const kernelMounter: OverlayMounter = {
   name: 'kernel overlay',
 
   async mount(req) {
+    if (syscalls !== 'no' && !req.data.includes('\\')) {
+      const since = kernelClockNow();
+      try {
+        native().overlayMount(req.target, fsconfigOptions(req.data, req.cwd));
+        syscalls = 'yes';
+        return;
+      } catch (e) {
+        // Known to work here: this failure is the mount's own. Else try mount(8) below, and
+        // keep using it if it works (an older kernel without lowerdir+ or the new mount API).
+        if (syscalls === 'yes') {
+          const err = e as NodeJS.ErrnoException & { kernel?: string };
+          // The fs context carries some refusals; others only reach the kernel log.
+          const logged = err.kernel === undefined ? await overlayKernelMessages(since) : [];
+          const said = err.kernel ?? (logged.length > 0 ? logged.join('; ') : `${err.code ?? 'error'}: ${err.syscall ?? 'mount'} failed`);
+          throw new OboxError(ErrorCodes.environment, `overlay mount at ${req.target} failed: ${said}`, { hint: mountHint(`${said} ${err.message}`), cause: e });
+        }
+      }
+    }
     const since = kernelClockNow();
     const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', req.data, req.target], req.cwd);
-    if (r.code === 0) return;
+    if (r.code === 0) {
+      if (syscalls === 'unknown') syscalls = 'no';
+      return;
+    }
     const kernel = await overlayKernelMessages(since);
     const said = kernel.length > 0 ? kernel.join('; ') : firstLine(r.stderr);
     throw new OboxError(ErrorCodes.environment, `overlay mount at ${req.target} failed: ${said}`, {
@@ -75,6 +98,17 @@ export const kernelMounter: OverlayMounter = {
   },
 
   async unmount(target, opts = {}) {
+    if (syscalls === 'yes') {
+      try {
+        native().umount(target, opts.lazy === true);
+        return 'unmounted';
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EBUSY') return 'busy';
+        if (code === 'EINVAL' || code === 'ENOENT') return 'not-mounted';
+        throw new OboxError(ErrorCodes.environment, `cannot unmount ${target}: ${(e as Error).message}`, { cause: e });
+      }
+    }
     const r = await run('umount', opts.lazy ? ['--lazy', target] : [target]);
     if (r.code === 0) return 'unmounted';
     if (/target is busy|device is busy/i.test(r.stderr)) return 'busy';
@@ -82,6 +116,34 @@ export const kernelMounter: OverlayMounter = {
     throw new OboxError(ErrorCodes.environment, `cannot unmount ${target}: ${firstLine(r.stderr)}`);
   },
 };
+
+/** Whether the addon's mount calls work on this kernel: learned from the first mount. */
+let syscalls: 'unknown' | 'yes' | 'no' = 'unknown';
+
+/** mount(8)'s option string as fsconfig calls: each lower dir its own `lowerdir+`, paths absolute. */
+export function fsconfigOptions(data: string, cwd: string | undefined): string[] {
+  const abs = (p: string): string => path.resolve(cwd ?? '/', p);
+  const out: string[] = [];
+  for (const opt of data.split(',')) {
+    const eq = opt.indexOf('=');
+    const key = eq === -1 ? opt : opt.slice(0, eq);
+    const value = eq === -1 ? '' : opt.slice(eq + 1);
+    if (key === 'lowerdir') for (const dir of value.split(':')) out.push(`lowerdir+=${abs(dir)}`);
+    else if (key === 'upperdir' || key === 'workdir') out.push(`${key}=${abs(value)}`);
+    else out.push(opt);
+  }
+  return out;
+}
+
+/** syncfs(2) through the addon, else `sync -f`. */
+export async function syncFileSystemOf(dir: string): Promise<void> {
+  if (syscalls === 'yes') {
+    native().syncfs(dir);
+    return;
+  }
+  const r = await run('sync', ['-f', dir]);
+  if (r.code !== 0) throw new Error(r.stderr.trim() || `sync -f exited ${r.code}`);
+}
 
 function firstLine(s: string): string {
   return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown error';

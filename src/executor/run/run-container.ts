@@ -75,7 +75,13 @@ export async function runContainer(options: RunOptions): Promise<RunResult> {
   const cleanup = once(async () => {
     if (state.running?.spawned()) {
       await state.running.stop();
-      await deleteContainer(rt, id);
+      // A foreground `run` that ended removes its own state; only a stopped or killed one
+      // leaves some (saves a runtime process per RUN step).
+      const left = await fsp.access(path.join(rt.stateRoot, id)).then(
+        () => true,
+        () => false,
+      );
+      if (left) await deleteContainer(rt, id);
     }
     if (state.stubs) await removeMountStubs(state.stubs);
     await fsp.rm(bundle.dir, { recursive: true, force: true });

@@ -74,7 +74,7 @@ describe.skipIf(!requires({ root: true, tools: ['runc'] }))('runContainer with r
     expect(r.stderr).toEqual(['oops']);
     expect(r.outputTail).toContain('hello\n');
     expect(r.runtimeError).toBeUndefined();
-    expect(r.containerId).toMatch(/^obox-[0-9a-f]{16}$/);
+    expect(r.containerId).toMatch(new RegExp(`^obox-${process.pid}-[0-9a-f]{12}$`));
   });
 
   it('propagates the exit code', async () => {
