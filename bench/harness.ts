@@ -35,7 +35,7 @@
  * Output: a markdown report on stdout (bench/lib/report.ts), bench/results/latest.json (machine,
  * tool versions, options, every run).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,15 +80,19 @@ function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
-/** Bytes on disk under DIR (one file system; 0 when it does not exist). */
-function diskUsage(dir: string): number {
+/**
+ * Bytes on disk under DIR (one file system; 0 when it does not exist). A file vanishing while du
+ * walks (a daemon's temp file) makes du exit 1 but still print the total: that total is used.
+ */
+function diskUsage(dir: string): number | undefined {
   try {
     statSync(dir);
   } catch {
     return 0;
   }
-  const out = sh('du', ['-sx', '--block-size=1', dir]);
-  return Number(out.split('\t')[0]);
+  const r = spawnSync('du', ['-sx', '--block-size=1', dir], { encoding: 'utf8', timeout: 600_000 });
+  const n = Number(r.stdout?.split('\t')[0]);
+  return r.stdout && Number.isFinite(n) ? n : undefined;
 }
 
 function fileSize(p: string): number | undefined {
@@ -257,8 +261,8 @@ class WorkloadRun {
           const after = diskUsage(t.storeDir());
           const rec = this.record(t, 'cold', i, i < c.coldWarmups, m, {
             cache,
-            storeBeforeBytes: before,
-            storeAfterBytes: after,
+            ...(before !== undefined ? { storeBeforeBytes: before } : {}),
+            ...(after !== undefined ? { storeAfterBytes: after } : {}),
             ...(importMs !== undefined ? { importMs: Math.round(importMs) } : {}),
             steps: m.steps.map((s) => [s.label.slice(0, 100), s.seconds, s.cached === true]),
           });

@@ -179,30 +179,37 @@ function workloadRows(input: ReportInput, w: string): Row[] {
       const timed = timeRow(input, w, `save ${name} (${countOf(input, w, 'export', format)})`, 'export', format);
       if (Object.keys(timed.cells).length === 0) continue;
       rows.push(first, timed, size);
+      if (format === 'docker') rows.push(peakRow(input, w, 'peak memory, save docker-archive (max)', { phase: 'export', variant: format }));
     }
   }
   if (has('cold')) {
-    const mem: Row = { measure: 'peak memory, cold build (max)', cells: {}, values: {} };
     const store: Row = { measure: 'storage growth, cold build', cells: {}, values: {} };
     for (const t of input.tools) {
-      const cold = select(input.runs, { workload: w, tool: t, phase: 'cold' });
-      const peaks = cold.map((r) => r.peakRssBytes).filter((x): x is number => x !== undefined);
-      if (peaks.length > 0) {
-        const peak = Math.max(...peaks);
-        const daemon = cold.map((r) => r.daemonRssBeforeBytes).filter((x): x is number => x !== undefined);
-        mem.cells[t] = `${fmtBytes(peak)}${daemon.length > 0 ? ` (daemon idle ${fmtBytes(Math.max(...daemon))})` : ''}`;
-        mem.values[t] = peak;
-      }
-      const last = cold.at(-1);
+      const last = select(input.runs, { workload: w, tool: t, phase: 'cold' }).at(-1);
       if (last?.storeAfterBytes !== undefined && last.storeBeforeBytes !== undefined) {
         const growth = last.storeAfterBytes - last.storeBeforeBytes;
         store.cells[t] = `+${fmtBytes(growth)} (${fmtBytes(last.storeAfterBytes)} in all)`;
         store.values[t] = growth;
       }
     }
-    rows.push(mem, store);
+    rows.push(peakRow(input, w, 'peak memory, cold build (max)', { phase: 'cold' }), store);
   }
   return rows;
+}
+
+/** The largest peak memory over the measured runs, with the daemon's size before the run (BuildKit). */
+function peakRow(input: ReportInput, w: string, measure: string, q: { phase: Phase; variant?: string }): Row {
+  const row: Row = { measure, cells: {}, values: {} };
+  for (const t of input.tools) {
+    const runs = select(input.runs, { workload: w, tool: t, ...q });
+    const peaks = runs.map((r) => r.peakRssBytes).filter((x): x is number => x !== undefined);
+    if (peaks.length === 0) continue;
+    const peak = Math.max(...peaks);
+    const daemon = runs.map((r) => r.daemonRssBeforeBytes).filter((x): x is number => x !== undefined);
+    row.cells[t] = `${fmtBytes(peak)}${daemon.length > 0 ? ` (daemon idle ${fmtBytes(Math.max(...daemon))})` : ''}`;
+    row.values[t] = peak;
+  }
+  return row;
 }
 
 export function mainTable(input: ReportInput): string {

@@ -58,7 +58,7 @@ describe('bench report table', () => {
     ...runsOf('small', 'buildkit', 'noop', [100, 100, 300, 100, 100], { cache: { steps: 6, cached: 6 } }),
     ...runsOf('small', 'buildah', 'noop', [1000, 1000, 1000, 1000, 1000], { cache: { steps: 6, cached: 6 } }),
     rec('small', 'obox', 'export', 400, { variant: 'docker', warmup: true, outputBytes: 2 * 1048576 }),
-    ...runsOf('small', 'obox', 'export', [100, 100], { variant: 'docker', outputBytes: 2 * 1048576 }),
+    ...runsOf('small', 'obox', 'export', [100, 100], { variant: 'docker', outputBytes: 2 * 1048576, peakRssBytes: 60 * 1048576 }),
     ...runsOf('small', 'buildah', 'export', [400, 400], { variant: 'docker', outputBytes: 4 * 1048576 }),
   ];
   const table = mainTable(input(runs, { exports: { small: { obox: { docker: { label: '`obox save`', layers: 'gzip' } } } } }));
@@ -84,11 +84,12 @@ describe('bench report table', () => {
     expect(row(table, 'save docker-archive: first')[2]).toBe('0.40 s');
     expect(row(table, 'save docker-archive (')).toEqual(['small', 'save docker-archive (2)', '0.10 s (0.10–0.10)', '–', '0.40 s (0.40–0.40)', '–', '0.25×']);
     expect(row(table, 'docker-archive size')[2]).toBe('2.0 MiB (gzip layers)');
+    expect(row(table, 'peak memory, save')[2]).toBe('60.0 MiB');
     expect(table).not.toContain('OCI archive');
   });
 
   it('memory and storage growth from the cold runs', () => {
-    expect(row(table, 'peak memory')).toEqual(['small', 'peak memory, cold build (max)', '100.0 MiB', '300.0 MiB (daemon idle 120.0 MiB)', '80.0 MiB', '0.33×', '1.25×']);
+    expect(row(table, 'peak memory, cold')).toEqual(['small', 'peak memory, cold build (max)', '100.0 MiB', '300.0 MiB (daemon idle 120.0 MiB)', '80.0 MiB', '0.33×', '1.25×']);
     expect(row(table, 'storage growth').slice(2, 4)).toEqual(['+2.0 MiB (3.0 MiB in all)', '+4.0 MiB (4.0 MiB in all)']);
   });
 
