@@ -83,7 +83,7 @@ function names(dir: string): string[] {
 
 export async function diskUsage(store: Store, options: { verbose?: boolean; now?: number } = {}): Promise<DuReport> {
   const paths = store.paths;
-  const inv = await loadInventory(store, options.now !== undefined ? { now: options.now } : {});
+  const inv = await loadInventory(store);
   const items: DuItem[] = [];
   const totals = new Map<DuCategory, DuCategoryTotal>(DU_CATEGORIES.map((c) => [c, { category: c, bytes: 0, items: 0, inUseByImages: 0, reclaimable: 0 }]));
   const add = (item: DuItem, files = 1): void => {

@@ -111,8 +111,8 @@ export function rowMatches(filter: CacheFilter, row: CacheRow, cwd?: string): bo
     : matchesFilter(filter, { type: 'cache-mount', id: row.id, lastUsedAt: row.lastUsedAt }, cwd);
 }
 
-export async function listCache(store: Store, options: { filter?: CacheFilter; cwd?: string; now?: number } = {}): Promise<CacheListing> {
-  const inv = await loadInventory(store, { lastUsed: true, metas: false, ...(options.now !== undefined ? { now: options.now } : {}) });
+export async function listCache(store: Store, options: { filter?: CacheFilter; cwd?: string } = {}): Promise<CacheListing> {
+  const inv = await loadInventory(store, { lastUsed: true, metas: false });
   const rows = cacheRows(inv).filter((r) => options.filter === undefined || rowMatches(options.filter, r, options.cwd));
   return { rows, problems: inv.problems.map((p) => ({ key: p.key, reason: p.reason })) };
 }

@@ -114,7 +114,6 @@ export interface InventoryOptions {
   fresh?: boolean;
   /** Account layer metadata files (du, prune; default true). */
   metas?: boolean;
-  now?: number;
 }
 
 // ---- images ----
@@ -560,7 +559,8 @@ function scanMounts(paths: StorePaths, entries: readonly ListedEntry[], old: Usa
 
 export async function loadInventory(store: Store, options: InventoryOptions = {}): Promise<Inventory> {
   const paths = store.paths;
-  const takenAt = options.now ?? Date.now();
+  // Always the real clock: a remembered scan is trusted relative to it (usage-cache.ts).
+  const takenAt = Date.now();
   const old = readUsageCache(paths);
   const next = emptyUsageCache(takenAt);
   const images = await loadImages(store, { from: old.images, into: next.images });

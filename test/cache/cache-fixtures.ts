@@ -4,7 +4,7 @@
  * unpacked ones), entries recorded through BuildIndex, images stored through putImage.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BuildIndex, type BuildCacheEntry } from '../../src/cache/build-index.js';
@@ -76,6 +76,7 @@ export async function unpackedLayer(f: Fixture, files: Record<string, string | B
   const dir = await mkdtemp(join(f.store.paths.tmp, 'fixture-'));
   await writeTree(dir, files);
   const c = await commitDirectory(f.store, dir, { sourceDateEpoch: EPOCH });
+  await rm(dir, { recursive: true });
   await ensureLayerDir(f.store, storedLayer(f.store, { digest: c.digest, size: c.size, mediaType: MediaTypes.ociLayerGzip, diffId: c.diffId }));
   return { diffId: c.diffId, digest: c.digest, size: c.size, layer: c.layer };
 }
