@@ -4,7 +4,7 @@
  * of a plan.
  */
 import { createHash } from 'node:crypto';
-import { constants, promises as fsp } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import { splitDev } from '../../layer/fs.js';
 import { isArchive } from './archive.js';
 import type { EntryMetadata, MetadataRules } from './metadata.js';
@@ -60,6 +60,37 @@ export async function openSourceFile(host: string): Promise<fsp.FileHandle> {
   return fh;
 }
 
+/** Files up to this size are read in one synchronous call (see readSmallFile). */
+export const SMALL_FILE = 1024 * 1024;
+
+/**
+ * A regular file of at most SMALL_FILE bytes read whole, synchronously, with its sha256; null
+ * when it is bigger (stream it instead). A build copies and hashes thousands of small files:
+ * one open/fstat/read/close in a row costs microseconds, while four thread-pool round trips per
+ * file made a 300-file COPY take half a second.
+ */
+export function readSmallFile(host: string): { data: Buffer; digest: string } | null {
+  const fd = openSync(host, READ_FLAGS);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${host} is no longer a regular file`), { code: 'EINVAL' });
+    if (st.size > SMALL_FILE) return null;
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let size = 0;
+    for (;;) {
+      const n = readSync(fd, buf, size, buf.length - size, null);
+      if (n === 0) break;
+      size += n;
+      // It grew past SMALL_FILE while being read: the caller streams it instead.
+      if (size === buf.length) return null;
+    }
+    const data = buf.subarray(0, size);
+    return { data, digest: `sha256:${createHash('sha256').update(data).digest('hex')}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a file in chunks, passing each to `sink`; returns its sha256 and size. */
 export async function streamFile(host: string, sink?: (chunk: Buffer) => Promise<void>): Promise<{ digest: string; size: number }> {
   const fh = await openSourceFile(host);
@@ -91,7 +122,7 @@ export async function hashFile(host: string, st: SourceEntry['st'], memo?: FileH
   const key = memoKey(host, st);
   const known = memo?.get(key);
   if (known !== undefined) return known;
-  const { digest } = await streamFile(host);
+  const { digest } = st.size <= BigInt(SMALL_FILE) ? (readSmallFile(host) ?? (await streamFile(host))) : await streamFile(host);
   memo?.set(key, digest);
   return digest;
 }

@@ -14,7 +14,7 @@
  * The target is inside the destination root (dest.ts resolved it), and every directory below it
  * that the walk goes through is checked to be a real directory, so writes cannot be redirected.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes } from '../../errors.js';
 import { hostFs } from '../../layer/index.js';
@@ -23,7 +23,7 @@ import { containerPathOf } from './dest.js';
 import { CopyError, isNotFound } from './errors.js';
 import { applyMetadata, metadataFor, typeOf, type EntryMetadata, type MetadataRules } from './metadata.js';
 import type { PlannedSource } from './plan.js';
-import { makeRecord, readLinkBytes, streamFile } from './record.js';
+import { makeRecord, readLinkBytes, readSmallFile, SMALL_FILE, streamFile } from './record.js';
 import type { CopyRecord, Tally } from './summary.js';
 import { walkSource, type WalkFilters } from './walk.js';
 
@@ -38,16 +38,28 @@ export interface WriteContext {
   records: CopyRecord[];
 }
 
-async function lstatOrNull(p: string) {
+function lstatOrNull(p: string) {
   try {
-    return await fsp.lstat(p);
+    return lstatSync(p, { throwIfNoEntry: false }) ?? null;
   } catch (e) {
     if (isNotFound(e)) return null;
     throw e;
   }
 }
 
-async function copyContent(src: string, dest: string): Promise<{ digest: string; size: number }> {
+async function copyContent(src: string, dest: string, size: bigint): Promise<{ digest: string; size: number }> {
+  // Small files synchronously in one go (see readSmallFile), big ones streamed.
+  const small = size <= BigInt(SMALL_FILE) ? readSmallFile(src) : null;
+  if (small) {
+    const fd = openSync(dest, CREATE, 0o600);
+    try {
+      let off = 0;
+      while (off < small.data.length) off += writeSync(fd, small.data, off, small.data.length - off);
+    } finally {
+      closeSync(fd);
+    }
+    return { digest: small.digest, size: small.data.length };
+  }
   const out = await fsp.open(dest, CREATE, 0o600);
   try {
     return await streamFile(src, async (chunk) => {
@@ -72,7 +84,7 @@ export async function writeSource(ctx: WriteContext, item: PlannedSource, target
     if (type === undefined) continue;
     const dest = entry.rel === '' ? target : path.join(target, entry.rel);
     const meta = await metadataFor(entry.host, entry.st, type, rules);
-    const existing = await lstatOrNull(dest);
+    const existing = lstatOrNull(dest);
 
     if (type === 'dir') {
       if (existing === null) {
@@ -109,7 +121,7 @@ export async function writeSource(ctx: WriteContext, item: PlannedSource, target
         ctx.records.push(makeRecord(item, entry, meta, { content: first.digest }));
         continue;
       }
-      const { digest, size } = await copyContent(entry.host, dest);
+      const { digest, size } = await copyContent(entry.host, dest, entry.st.size);
       if (entry.st.nlink > 1n) links.set(key, { path: dest, digest });
       ctx.tally.files++;
       ctx.tally.bytes += size;
