@@ -6,8 +6,8 @@
  * shared is the dir or blob that another entry or an image also uses (removing this entry alone
  * would not free it).
  */
-import { matchesFilter, type CacheFilter } from './cache-filter.js';
-import { loadInventory, type Inventory, type ListedEntry } from './inventory.js';
+import { isEmptyFilter, matchesFilter, type CacheFilter } from './cache-filter.js';
+import { loadInventory, type Inventory } from './inventory.js';
 import type { Store } from './store/index.js';
 
 export interface StepRow {
@@ -56,31 +56,34 @@ export interface CacheListing {
   problems: Array<{ key: string; reason: string }>;
 }
 
-function countBy<T>(items: Iterable<T>): Map<T, number> {
-  const m = new Map<T, number>();
-  for (const x of items) m.set(x, (m.get(x) ?? 0) + 1);
-  return m;
-}
-
 /** The rows of an inventory, steps (most recently used first) then cache mounts (likewise). */
 export function cacheRows(inv: Inventory): CacheRow[] {
-  const dirUsers = countBy(inv.entries.flatMap((e) => (e.layer ? [e.layer.diffId] : [])));
-  const blobUsers = countBy(inv.entries.flatMap((e) => (e.layer?.digest ? [e.layer.digest] : [])));
-  const stepRow = (e: ListedEntry): StepRow => {
+  // How many entries use each layer dir and blob (plain loops: this runs over every entry, cold).
+  const dirUsers = new Map<string, number>();
+  const blobUsers = new Map<string, number>();
+  for (const e of inv.entries) {
+    if (e.layer === null) continue;
+    dirUsers.set(e.layer.diffId, (dirUsers.get(e.layer.diffId) ?? 0) + 1);
+    if (e.layer.digest !== undefined) blobUsers.set(e.layer.digest, (blobUsers.get(e.layer.digest) ?? 0) + 1);
+  }
+  const steps: StepRow[] = [];
+  const none: string[] = []; // shared by the rows without images or mounts (never changed)
+  for (const e of inv.entries) {
     let layer: StepRow['layer'] = null;
     let size = 0;
     let shared = 0;
-    let images: string[] = [];
-    if (e.layer) {
-      const dir = inv.layerDirs.get(e.layer.diffId);
-      const blob = e.layer.digest ? inv.blobs.get(e.layer.digest) : undefined;
-      images = inv.imageDiffIds.get(e.layer.diffId) ?? [];
-      layer = { diffId: e.layer.diffId, digest: e.layer.digest, dirBytes: dir?.bytes, blobBytes: blob?.bytes };
-      size = (dir?.bytes ?? 0) + (blob?.bytes ?? 0);
-      if (dir && ((dirUsers.get(e.layer.diffId) ?? 0) > 1 || inv.imageDiffIds.has(e.layer.diffId))) shared += dir.bytes;
-      if (blob && ((blobUsers.get(blob.digest) ?? 0) > 1 || inv.imageBlobs.has(blob.digest))) shared += blob.bytes;
+    let images = none;
+    if (e.layer !== null) {
+      const { diffId, digest } = e.layer;
+      const dirBytes = inv.layerDirs.bytes(diffId);
+      const blobBytes = digest !== undefined ? inv.blobs.get(digest)?.bytes : undefined;
+      images = inv.imageDiffIds.get(diffId) ?? none;
+      layer = { diffId, digest, dirBytes, blobBytes };
+      size = (dirBytes ?? 0) + (blobBytes ?? 0);
+      if (dirBytes !== undefined && (dirUsers.get(diffId)! > 1 || inv.imageDiffIds.has(diffId))) shared += dirBytes;
+      if (blobBytes !== undefined && (blobUsers.get(digest!)! > 1 || inv.imageBlobs.has(digest!))) shared += blobBytes;
     }
-    return {
+    steps.push({
       type: 'step',
       key: e.key,
       text: e.text,
@@ -93,15 +96,13 @@ export function cacheRows(inv: Inventory): CacheRow[] {
       sharedSize: shared,
       layer,
       images,
-      cacheMounts: e.cacheMounts ?? [],
-    };
-  };
-  const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-  const byUse = (a: CacheRow, b: CacheRow): number => cmp(b.lastUsedAt, a.lastUsedAt) || cmp(a.type === 'step' ? a.key : a.id, b.type === 'step' ? b.key : b.id);
-  const steps: CacheRow[] = inv.entries.map(stepRow).sort(byUse);
-  const mounts: CacheRow[] = inv.mounts
+      cacheMounts: e.cacheMounts ?? none,
+    });
+  }
+  steps.sort((a, b) => (a.lastUsedAt < b.lastUsedAt ? 1 : a.lastUsedAt > b.lastUsedAt ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const mounts = inv.mounts
     .map((m): CacheMountRow => ({ type: 'cache-mount', id: m.id, path: m.path, size: m.bytes, sharedSize: 0, lastUsedAt: m.lastUsedAt, usedBy: m.usedBy }))
-    .sort(byUse);
+    .sort((a, b) => (a.lastUsedAt < b.lastUsedAt ? 1 : a.lastUsedAt > b.lastUsedAt ? -1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return [...steps, ...mounts];
 }
 
@@ -113,6 +114,8 @@ export function rowMatches(filter: CacheFilter, row: CacheRow, cwd?: string): bo
 
 export async function listCache(store: Store, options: { filter?: CacheFilter; cwd?: string } = {}): Promise<CacheListing> {
   const inv = await loadInventory(store, { lastUsed: true, metas: false });
-  const rows = cacheRows(inv).filter((r) => options.filter === undefined || rowMatches(options.filter, r, options.cwd));
+  const filter = options.filter;
+  const all = cacheRows(inv);
+  const rows = filter === undefined || isEmptyFilter(filter) ? all : all.filter((r) => rowMatches(filter, r, options.cwd));
   return { rows, problems: inv.problems.map((p) => ({ key: p.key, reason: p.reason })) };
 }

@@ -24,6 +24,8 @@ import {
   type EntrySummary,
   type ImageReach,
   type LayerRecord,
+  metaSizes,
+  metasRecord,
   type ShardRecord,
   type UsageCache,
 } from './usage-cache.js';
@@ -58,6 +60,33 @@ export interface LayerDirUsage {
   diffId: string;
   bytes: number;
   files: number;
+}
+
+/** The layer dirs on disk, by diffID, over the remembered records (no object per dir unless asked). */
+export class LayerDirs {
+  constructor(private readonly items: Readonly<Record<string, LayerRecord>>) {}
+
+  // Keys are `sha256:…`, never an Object.prototype name: plain lookups are safe (and fast).
+  has(diffId: string): boolean {
+    return this.items[diffId] !== undefined;
+  }
+
+  bytes(diffId: string): number | undefined {
+    return this.items[diffId]?.[1];
+  }
+
+  get(diffId: string): LayerDirUsage | undefined {
+    const r = this.items[diffId];
+    return r === undefined ? undefined : { diffId, bytes: r[1], files: r[2] };
+  }
+
+  *values(): IterableIterator<LayerDirUsage> {
+    for (const [diffId, r] of Object.entries(this.items)) yield { diffId, bytes: r[1], files: r[2] };
+  }
+
+  get size(): number {
+    return Object.keys(this.items).length;
+  }
 }
 
 export interface BlobUsage {
@@ -98,7 +127,7 @@ export interface Inventory {
   imageDiffIds: Map<string, string[]>;
   entries: ListedEntry[];
   problems: IndexProblemInfo[];
-  layerDirs: Map<string, LayerDirUsage>;
+  layerDirs: LayerDirs;
   blobs: Map<string, BlobUsage>;
   mounts: CacheMountUsage[];
   /** layer-meta-v1 files: diffID → allocated bytes (unparseable names keyed by path). */
@@ -250,6 +279,7 @@ function summarise(key: string, text: string, fileBytes: number): EntrySummary {
     key,
     createdAt: e.createdAt,
     recordedLastUsedAt: e.lastUsedAt,
+    usedMs: Date.parse(e.lastUsedAt),
     layer: e.layer === null ? null : { diffId: e.layer.diffId, ...(e.layer.digest ? { digest: e.layer.digest } : {}), ...(e.layer.size !== undefined ? { size: e.layer.size } : {}) },
     fileBytes,
   };
@@ -340,9 +370,10 @@ function scanEntries(paths: StorePaths, old: UsageCache, next: UsageCache, opts:
       e.path = `${prefix}${s.key.slice(7)}.json`;
       e.lastUsedAt = s.recordedLastUsedAt;
       if (opts.lastUsed) {
-        const f = lstatOrUndefined(e.path);
+        const f = lstatSync(e.path, { throwIfNoEntry: false });
         if (f === undefined) continue; // removed since it was read
-        e.lastUsedAt = laterIso(e.lastUsedAt, f.mtimeMs);
+        const used = Math.round(f.mtimeMs);
+        if (used > s.usedMs) e.lastUsedAt = new Date(used).toISOString();
       }
       entries.push(e);
     }
@@ -402,20 +433,26 @@ function scanMetas(paths: StorePaths, old: UsageCache, next: UsageCache): { meta
   const overhead: Overhead = { bytes: 0, files: 0 };
   containerBytes(overhead, join(paths.root, LAYER_META_DIR), 'sha256');
   const dir = join(paths.root, LAYER_META_DIR, 'sha256');
-  const top = lstatOrUndefined(dir);
-  if (top !== undefined) {
-    overhead.bytes += allocated(top);
-    overhead.files++;
+  const st = statBig(dir);
+  if (st === undefined) return { metas: new Map(), overhead, changed: old.metas !== undefined };
+  overhead.bytes += Number(st.blocks) * 512;
+  overhead.files++;
+  let record = old.metas;
+  let changed = false;
+  if (record === undefined || !recordTrusted(record.mtimeNs, st.mtimeNs, old.takenAt)) {
+    const items: Record<string, number> = {};
+    for (const name of names(dir)) {
+      const path = join(dir, name);
+      const f = lstatOrUndefined(path);
+      if (f !== undefined) items[name] = f.isDirectory() ? measureTree(path).bytes : allocated(f);
+    }
+    record = metasRecord(String(st.mtimeNs), items);
+    changed = true;
   }
-  const { record, changed } = scanFlatDir<number>(dir, old.metas, old.takenAt, (p, st) => (st.isDirectory() ? measureTree(p).bytes : allocated(st)));
   next.metas = record;
-  const metas = new Map<string, number>();
-  for (const [name, bytes] of Object.entries(record?.items ?? {})) {
-    const m = /^([0-9a-f]{64})\.json$/.exec(name);
-    if (m) metas.set(`sha256:${m[1]}`, bytes);
-    else overhead.bytes += bytes;
-  }
-  return { metas, overhead, changed };
+  const { byDiffId, otherBytes } = metaSizes(record);
+  overhead.bytes += otherBytes;
+  return { metas: byDiffId, overhead, changed };
 }
 
 function skipMetas(old: UsageCache, next: UsageCache): { metas: Map<string, number>; overhead: Overhead; changed: boolean } {
@@ -425,32 +462,24 @@ function skipMetas(old: UsageCache, next: UsageCache): { metas: Map<string, numb
 
 // ---- layer dirs ----
 
-async function scanLayers(paths: StorePaths, old: UsageCache, next: UsageCache): Promise<{ layerDirs: Map<string, LayerDirUsage>; overhead: Overhead; changed: boolean }> {
+async function scanLayers(paths: StorePaths, old: UsageCache, next: UsageCache): Promise<{ layerDirs: LayerDirs; overhead: Overhead; changed: boolean }> {
   const overhead: Overhead = { bytes: 0, files: 0 };
   containerBytes(overhead, paths.layers, 'sha256');
   const dir = join(paths.layers, 'sha256');
-  const layerDirs = new Map<string, LayerDirUsage>();
   const st = statBig(dir);
-  if (st === undefined) return { layerDirs, overhead, changed: old.layers !== undefined };
+  if (st === undefined) return { layerDirs: new LayerDirs({}), overhead, changed: old.layers !== undefined };
   overhead.bytes += Number(st.blocks) * 512;
   overhead.files++;
-  const add = (hex: string, rec: LayerRecord): void => {
-    // The record doubles as the usage (10,000 of them in a listing: no copies).
-    const u = rec as LayerRecord & LayerDirUsage;
-    u.diffId = `sha256:${hex}`;
-    layerDirs.set(u.diffId, u);
-  };
   if (old.layers !== undefined && recordTrusted(old.layers.mtimeNs, st.mtimeNs, old.takenAt)) {
     // Unchanged since a trusted scan: the same dirs (each immutable once installed), the same junk.
-    for (const [hex, rec] of Object.entries(old.layers.items)) add(hex, rec);
     overhead.bytes += old.layers.junk.bytes;
     overhead.files += old.layers.junk.files;
     next.layers = old.layers;
-    return { layerDirs, overhead, changed: false };
+    return { layerDirs: new LayerDirs(old.layers.items), overhead, changed: false };
   }
   const items: Record<string, LayerRecord> = {};
   const junk = { bytes: 0, files: 0 };
-  const todo: Array<{ name: string; ino: string }> = [];
+  const todo: Array<{ diffId: string; id: string }> = [];
   for (const name of names(dir)) {
     const path = join(dir, name);
     const ls = lstatOrUndefined(path);
@@ -461,34 +490,34 @@ async function scanLayers(paths: StorePaths, old: UsageCache, next: UsageCache):
     }
     // Inode and change time: a dir removed and made again (maybe reusing the inode) is measured again.
     const id = `${ls.ino}:${ls.ctimeMs}`;
-    const rec = old.layers?.items[name];
-    if (rec !== undefined && rec.ino === id) items[name] = rec;
-    else todo.push({ name, ino: id });
+    const diffId = `sha256:${name}`;
+    const rec = old.layers?.items[diffId];
+    if (rec !== undefined && rec[0] === id) items[diffId] = rec;
+    else todo.push({ diffId, id });
   }
   // Dirs not seen before: their metadata may hold their size; else they are measured (once) and
   // it is written there. Several at a time: each metadata write waits for an fsync.
-  let next_ = 0;
+  let at = 0;
   const worker = async (): Promise<void> => {
-    while (next_ < todo.length) {
-      const { name, ino } = todo[next_++]!;
-      items[name] = await measureLayerDir(paths, `sha256:${name}`, join(dir, name), ino);
+    while (at < todo.length) {
+      const { diffId, id } = todo[at++]!;
+      items[diffId] = await measureLayerDir(paths, diffId, join(dir, diffId.slice(7)), id);
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, todo.length) }, worker));
-  for (const [name, rec] of Object.entries(items)) add(name, rec);
   overhead.bytes += junk.bytes;
   overhead.files += junk.files;
   next.layers = { mtimeNs: String(st.mtimeNs), items, junk };
-  return { layerDirs, overhead, changed: true };
+  return { layerDirs: new LayerDirs(items), overhead, changed: true };
 }
 
 /** A layer dir's usage: from its metadata when measured before, else measured now and written there. */
-async function measureLayerDir(paths: StorePaths, diffId: string, path: string, ino: string): Promise<LayerRecord> {
+async function measureLayerDir(paths: StorePaths, diffId: string, path: string, id: string): Promise<LayerRecord> {
   const meta: LayerMeta | undefined = await readLayerMeta(paths, diffId).catch(() => undefined);
-  if (meta?.diskBytes !== undefined && meta.files !== undefined) return { ino, bytes: meta.diskBytes, files: meta.files };
+  if (meta?.diskBytes !== undefined && meta.files !== undefined) return [id, meta.diskBytes, meta.files];
   const u = measureTree(path);
   if (meta !== undefined) await writeLayerMeta(paths, { ...meta, diskBytes: u.bytes, files: u.files }).catch(() => undefined);
-  return { ino, bytes: u.bytes, files: u.files };
+  return [id, u.bytes, u.files];
 }
 
 // ---- cache mounts ----

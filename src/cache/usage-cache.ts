@@ -27,7 +27,7 @@ import { tempName } from './store/atomic.js';
 import type { StorePaths } from './store/paths.js';
 
 export const USAGE_CACHE_FILE = 'usage-v1.json';
-const FORMAT = 'obox-cache-usage-v1';
+const FORMAT = 'obox-cache-usage-v1.1';
 /** Margin between a directory's mtime and the scan that recorded it for the record to be trusted. */
 export const RACY_MS = 1000;
 
@@ -37,6 +37,8 @@ export interface EntrySummary {
   createdAt: string;
   /** As recorded in the file; the file's mtime may be later (BuildIndex.touch). */
   recordedLastUsedAt: string;
+  /** recordedLastUsedAt in ms since the epoch. */
+  usedMs: number;
   layer: { diffId: string; digest?: string; size?: number } | null;
   containerfile?: string;
   line?: number;
@@ -61,17 +63,26 @@ export interface DirRecord<T> {
   items: Record<string, T>;
 }
 
-export interface LayerRecord {
-  /** The dir's inode and ctime: a layer dir removed and installed again is measured again. */
-  ino: string;
-  bytes: number;
-  files: number;
+/** A layer dir's identity (inode and ctime: a dir removed and made again is measured again), allocated bytes, inodes. */
+export type LayerRecord = [id: string, bytes: number, files: number];
+
+/** layers-v1/sha256: diffID → its dir's record; `junk` is whatever else is in there. */
+export interface LayersRecord extends DirRecord<LayerRecord> {
+  junk: { bytes: number; files: number };
 }
 
 export interface BlobRecord {
   /** -1 for something that is not a regular file. */
   size: number;
   bytes: number;
+}
+
+/** layer-meta-v1/sha256, column-wise: the 64-hex names of `<hex>.json` files concatenated, their sizes, and other names. */
+export interface MetasRecord {
+  mtimeNs: string;
+  hex: string;
+  bytes: number[];
+  other: Record<string, number>;
 }
 
 export interface MountRecord {
@@ -89,16 +100,19 @@ export interface ImageReach {
   sizes: Record<string, number>;
 }
 
+/**
+ * The file holds these objects as they are used (JSON.parse makes them; nothing is converted per
+ * item, which in a cold process costs more than the parse), except the metadata sizes, kept
+ * column-wise because only `du` and `prune` read them.
+ */
 export interface UsageCache {
   /** When the scan that wrote this began (ms since the epoch). */
   takenAt: number;
   shards: Record<string, ShardRecord>;
-  /** layers-v1/sha256: diffID hex → the dir's measured usage; `junk` is whatever else is in there. */
-  layers: (DirRecord<LayerRecord> & { junk: { bytes: number; files: number } }) | undefined;
+  layers: LayersRecord | undefined;
   /** blobs/sha256: file name → size and allocated bytes. */
   blobs: DirRecord<BlobRecord> | undefined;
-  /** layer-meta-v1/sha256: file name → allocated bytes. */
-  metas: DirRecord<number> | undefined;
+  metas: MetasRecord | undefined;
   /** cache-mounts-v1: dir name → measured usage. Mounts change inside, so see mountRecordFresh. */
   mounts: Record<string, MountRecord>;
   /** Manifest digest → what it reaches (only complete, readable images are remembered). */
@@ -113,143 +127,59 @@ export function emptyUsageCache(takenAt: number): UsageCache {
   return { takenAt, shards: {}, layers: undefined, blobs: undefined, metas: undefined, mounts: {}, images: {} };
 }
 
-// The file is column-oriented where there are thousands of items (hex names concatenated, values
-// in parallel arrays) and entries are tuples: it parses about four times faster than plain objects.
-
-type EntryTuple = [
-  keyHex: string,
-  createdAt: string,
-  recordedLastUsedAt: string,
-  diffIdHex: string | null,
-  digestHex: string | 0,
-  size: number,
-  containerfile: string | 0,
-  line: number,
-  text: string | 0,
-  stage: string | 0,
-  cacheMounts: string[] | 0,
-  fileBytes: number,
-];
-
-function entryTuple(e: EntrySummary): EntryTuple {
-  return [
-    e.key.slice(7),
-    e.createdAt,
-    e.recordedLastUsedAt,
-    e.layer ? e.layer.diffId.slice(7) : null,
-    e.layer?.digest !== undefined ? e.layer.digest.slice(7) : 0,
-    e.layer?.size ?? -1,
-    e.containerfile ?? 0,
-    e.line ?? 0,
-    e.text ?? 0,
-    e.stage ?? 0,
-    e.cacheMounts ?? 0,
-    e.fileBytes,
-  ];
-}
-
-function entryFromTuple(t: EntryTuple): EntrySummary {
-  const [key, createdAt, recordedLastUsedAt, diffId, digest, size, containerfile, line, text, stage, cacheMounts, fileBytes] = t;
-  const e: EntrySummary = { key: `sha256:${key}`, createdAt, recordedLastUsedAt, layer: null, fileBytes };
-  if (diffId !== null) {
-    e.layer = { diffId: `sha256:${diffId}` };
-    if (digest !== 0) e.layer.digest = `sha256:${digest}`;
-    if (size >= 0) e.layer.size = size;
-  }
-  if (containerfile !== 0) e.containerfile = containerfile;
-  if (line !== 0) e.line = line;
-  if (text !== 0) e.text = text;
-  if (stage !== 0) e.stage = stage;
-  if (cacheMounts !== 0) e.cacheMounts = cacheMounts;
-  return e;
-}
-
-interface FileFormat {
-  format: string;
-  takenAt: number;
-  shards: Record<string, { m: string; e: EntryTuple[]; p: Array<{ key: string; reason: string }>; x: number }>;
-  layers?: { m: string; hex: string; ino: string[]; bytes: number[]; files: number[]; junk: { bytes: number; files: number } };
-  blobs?: DirRecord<[number, number]>;
-  metas?: { m: string; hex: string; bytes: number[]; other: Record<string, number> };
-  mounts: Record<string, MountRecord>;
-  images: Record<string, ImageReach>;
-}
-
-function encode(c: UsageCache): FileFormat {
-  const f: FileFormat = { format: FORMAT, takenAt: c.takenAt, shards: {}, mounts: c.mounts, images: c.images };
-  for (const [s, r] of Object.entries(c.shards)) f.shards[s] = { m: r.mtimeNs, e: r.entries.map(entryTuple), p: r.problems, x: r.strayBytes };
-  if (c.layers) {
-    const names = Object.keys(c.layers.items);
-    const items = names.map((n) => c.layers!.items[n]!);
-    f.layers = { m: c.layers.mtimeNs, hex: names.join(''), ino: items.map((i) => i.ino), bytes: items.map((i) => i.bytes), files: items.map((i) => i.files), junk: c.layers.junk };
-  }
-  if (c.blobs) {
-    const items: Record<string, [number, number]> = {};
-    for (const [n, b] of Object.entries(c.blobs.items)) items[n] = [b.size, b.bytes];
-    f.blobs = { mtimeNs: c.blobs.mtimeNs, items };
-  }
-  if (c.metas) {
-    let hex = '';
-    const bytes: number[] = [];
-    const other: Record<string, number> = {};
-    for (const [n, b] of Object.entries(c.metas.items)) {
-      if (/^[0-9a-f]{64}\.json$/.test(n)) {
-        hex += n.slice(0, 64);
-        bytes.push(b);
-      } else other[n] = b;
-    }
-    f.metas = { m: c.metas.mtimeNs, hex, bytes, other };
-  }
-  return f;
-}
-
-function decode(f: FileFormat): UsageCache {
-  const c = emptyUsageCache(f.takenAt);
-  for (const [s, r] of Object.entries(f.shards)) c.shards[s] = { mtimeNs: r.m, entries: r.e.map(entryFromTuple), problems: r.p, strayBytes: r.x };
-  if (f.layers) {
-    const items: Record<string, LayerRecord> = {};
-    f.layers.ino.forEach((ino, i) => {
-      items[f.layers!.hex.slice(i * 64, i * 64 + 64)] = { ino, bytes: f.layers!.bytes[i]!, files: f.layers!.files[i]! };
-    });
-    c.layers = { mtimeNs: f.layers.m, items, junk: f.layers.junk };
-  }
-  if (f.blobs) {
-    const items: Record<string, BlobRecord> = {};
-    for (const [n, [size, bytes]] of Object.entries(f.blobs.items)) items[n] = { size, bytes };
-    c.blobs = { mtimeNs: f.blobs.mtimeNs, items };
-  }
-  if (f.metas) {
-    const items: Record<string, number> = { ...f.metas.other };
-    f.metas.bytes.forEach((b, i) => {
-      items[`${f.metas!.hex.slice(i * 64, i * 64 + 64)}.json`] = b;
-    });
-    c.metas = { mtimeNs: f.metas.m, items };
-  }
-  c.mounts = f.mounts ?? {};
-  c.images = f.images ?? {};
-  return c;
-}
-
 /** The remembered scan, or an empty one when absent, unreadable or of another format. */
 export function readUsageCache(paths: StorePaths): UsageCache {
   try {
-    const f = JSON.parse(readFileSync(usageCachePath(paths), 'utf8')) as FileFormat;
+    const f = JSON.parse(readFileSync(usageCachePath(paths), 'utf8')) as Partial<UsageCache> & { format?: unknown };
     if (f.format !== FORMAT || typeof f.takenAt !== 'number' || typeof f.shards !== 'object' || f.shards === null) return emptyUsageCache(0);
-    return decode(f);
+    return {
+      takenAt: f.takenAt,
+      shards: f.shards,
+      layers: f.layers,
+      blobs: f.blobs,
+      metas: f.metas,
+      mounts: f.mounts ?? {},
+      images: f.images ?? {},
+    };
   } catch {
     return emptyUsageCache(0);
   }
 }
 
+/** Properties listings add to entry summaries in memory (inventory.ts), not part of the file. */
+const LISTING_ONLY = new Set(['path', 'lastUsedAt']);
+
 /** Replace the remembered scan; failures (a read-only store) are ignored: it is only a cache. */
 export async function writeUsageCache(paths: StorePaths, cache: UsageCache): Promise<void> {
   const tmp = join(paths.tmp, tempName('usage'));
   try {
-    await writeFile(tmp, JSON.stringify(encode(cache)));
+    await writeFile(tmp, JSON.stringify({ format: FORMAT, ...cache }, (k, v: unknown) => (LISTING_ONLY.has(k) ? undefined : v)));
     await rename(tmp, usageCachePath(paths));
   } catch {
     await rm(tmp, { force: true }).catch(() => undefined);
   }
+}
+
+/** Metadata sizes by diffID, from the column-wise record. */
+export function metaSizes(record: MetasRecord | undefined): { byDiffId: Map<string, number>; otherBytes: number } {
+  const byDiffId = new Map<string, number>();
+  if (record === undefined) return { byDiffId, otherBytes: 0 };
+  record.bytes.forEach((b, i) => byDiffId.set(`sha256:${record.hex.slice(i * 64, i * 64 + 64)}`, b));
+  return { byDiffId, otherBytes: Object.values(record.other).reduce((a, b) => a + b, 0) };
+}
+
+/** The column-wise record of a metadata directory listing (file name → allocated bytes). */
+export function metasRecord(mtimeNs: string, items: Record<string, number>): MetasRecord {
+  const hex: string[] = [];
+  const bytes: number[] = [];
+  const other: Record<string, number> = {};
+  for (const [name, b] of Object.entries(items)) {
+    if (/^[0-9a-f]{64}\.json$/.test(name)) {
+      hex.push(name.slice(0, 64));
+      bytes.push(b);
+    } else other[name] = b;
+  }
+  return { mtimeNs, hex: hex.join(''), bytes, other };
 }
 
 /** May a directory record made by a scan that began at `takenAt` be reused, its mtime now being `mtimeNs`? */
