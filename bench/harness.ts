@@ -149,19 +149,24 @@ interface Measured {
   daemonRssBeforeBytes: number | undefined;
 }
 
-/** Runs a measured command: `sync` (untimed), then the command with its process tree sampled. */
-async function measured(t: Tool, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
+/**
+ * Runs a measured command: `sync` (untimed), then the command with its process tree sampled. Peak
+ * memory: the sampled tree's largest sum, or the largest single process's own peak (GNU time's
+ * maxrss, or VmHWM sampling without it) when that is larger — a command shorter than the sampling
+ * interval is seen only by the latter.
+ */
+async function measured(t: Tool, scratch: string, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   syncAll();
   const sampler = new TreeSampler(t.daemonPids());
   let r: RunResult;
   try {
-    r = await run(file, args, { env, timeoutMs: 40 * 60_000, onSpawn: (pid) => sampler.start(pid) });
+    r = await run(file, args, { env, timeoutMs: 40 * 60_000, rss: true, scratch, onSpawn: (pid) => sampler.start(pid) });
   } catch (e) {
     sampler.stop();
     throw e;
   }
   const mem = sampler.stop();
-  return { r, peakRssBytes: mem.peakBytes, daemonRssBeforeBytes: mem.extraBeforeBytes };
+  return { r, peakRssBytes: Math.max(mem.peakBytes, r.peakRss ?? 0), daemonRssBeforeBytes: mem.extraBeforeBytes };
 }
 
 class WorkloadRun {
@@ -212,7 +217,7 @@ class WorkloadRun {
 
   private async build(t: Tool, spec: BuildSpec): Promise<Measured & { steps: ReturnType<Tool['steps']> }> {
     const c = t.build(spec);
-    const m = await measured(t, c.file, c.args, c.env);
+    const m = await measured(t, this.h.scratch, c.file, c.args, c.env);
     const steps = t.steps(m.r.lines);
     if (steps.length === 0) throw new Error(`${t.label}: no steps found in its progress output\n${m.r.stderr.slice(-2000)}`);
     return { ...m, steps };
@@ -325,6 +330,7 @@ class WorkloadRun {
                 cache: cacheCount(m.steps),
                 ...missedSteps(m.steps),
                 ...(topStepMs !== undefined ? { topStepMs } : {}),
+                ...(t.progressClock === 'reported' ? { topStepResolutionMs: 100 } : {}),
               });
               log(`${this.progress('ontop', i, c.warmups, c.runs, t)} over ${top.label(top[size])}: ${secs(rec.ms)}, step on top ${topStepMs !== undefined ? secs(topStepMs) : 'not found'}`);
               if (size === 'big') this.expected.set(t.key, w.expected(this.ctx.get(t.key)!, argsFor('big')));
@@ -345,7 +351,7 @@ class WorkloadRun {
           try {
             for (const x of t.exports(t.tag(`bench-${w.name}`), dir)) {
               rmSync(x.output, { force: true });
-              const m = await measured(t, x.command.file, x.command.args, x.command.env);
+              const m = await measured(t, h.scratch, x.command.file, x.command.args, x.command.env);
               const bytes = fileSize(x.output);
               if (bytes === undefined) throw new Error(`${x.label} wrote no ${x.output}`);
               const rec = this.record(t, 'export', i, i < c.warmups, m, { variant: x.format, outputBytes: bytes });

@@ -29,6 +29,8 @@ export interface RunRecord {
   missed?: string[];
   /** ontop: from the header line of the step on top to exit. */
   topStepMs?: number;
+  /** ontop: the step times' resolution when the builder reports them rounded (BuildKit: 100 ms). */
+  topStepResolutionMs?: number;
   /** cold: the tool's storage before (cold state) and after the build, bytes on disk. */
   storeBeforeBytes?: number;
   storeAfterBytes?: number;
@@ -246,6 +248,8 @@ export function onTopTable(input: ReportInput, w: string): string | undefined {
     const e2e = { small: timeSummary(input.runs, q('small')), big: timeSummary(input.runs, q('big')) };
     const top = { small: timeSummary(input.runs, q('small'), (r) => r.topStepMs), big: timeSummary(input.runs, q('big'), (r) => r.topStepMs) };
     if (e2e.small.n === 0 && e2e.big.n === 0) continue;
+    const resolution = select(input.runs, q('big')).find((r) => r.topStepResolutionMs !== undefined)?.topStepResolutionMs;
+    const belowResolution = resolution !== undefined && Math.max(top.small.median, top.big.median) < 2 * resolution;
     rows.push([
       TOOL_LABELS[t],
       fmtTime(e2e.small),
@@ -253,7 +257,7 @@ export function onTopTable(input: ReportInput, w: string): string | undefined {
       fmtRatioOf(e2e.big, e2e.small),
       fmtTime(top.small),
       fmtTime(top.big),
-      fmtRatioOf(top.big, top.small),
+      belowResolution ? `– (below its ${resolution} ms resolution)` : fmtRatioOf(top.big, top.small),
     ]);
   }
   if (rows.length === 0) return undefined;
@@ -375,8 +379,8 @@ export function legend(): string {
     'Ratios are obox/peer of the medians (below 1: obox faster or smaller).',
     '"n/m cached": of the m RUN/COPY/ADD steps the builder reported, n came from its cache (its own progress output: `CACHED`, `Using cache`).',
     'Export rows: the BuildKit column is `docker save` (docker 20.10 writes no OCI archive), the buildah column `podman save` on the same storage. "first save" is the warm-up run, not in the median: obox compresses a layer the first time it is needed.',
-    'Peak memory: the largest sum of RSS over the measured command\'s process tree (client, runc, the build\'s containers), sampled every 50 ms from /proc; for BuildKit the dockerd tree (dockerd, containerd, its runc and containers) is included, and its size just before the build is given as "daemon idle".',
-    'Storage growth: `du` (bytes on disk) of the tool\'s storage after the cold build minus before it (obox: its store; BuildKit: the dockerd data root; buildah: its containers/storage root).',
+    'Peak memory: the largest sum of RSS over the measured command\'s process tree (client, runc, the build\'s containers), sampled every 50 ms from /proc, or the largest single process\'s own peak (GNU time) when larger; for BuildKit the dockerd tree (dockerd, containerd, its runc and containers) is included, and its size just before the command is given as "daemon idle".',
+    'Storage growth: `du` (bytes on disk) of the tool\'s storage after the cold build minus before it (obox: its store, which holds only this workload\'s base; BuildKit: the dockerd data root; buildah: its containers/storage root — both hold every base the run imported).',
   ]
     .map((l) => `- ${l}`)
     .join('\n');

@@ -129,6 +129,11 @@ describe('bench verdicts', () => {
     expect(vs[0]).toMatchObject({ verdict: 'not met', measured: '9.00× (9.00 s vs 1.00 s); the step on top alone 1.05×' });
     const t = onTopTable(input(runs, { workloads: ['big-layer'], tools: ['obox'], onTop }), 'big-layer')!;
     expect(t).toContain('| obox | 1.00 s (1.00–1.00) | 9.00 s (9.00–9.00) | 9.00× | 0.20 s (0.20–0.20) | 0.21 s (0.21–0.21) | 1.05× |');
+    const coarse = [
+      ...runsOf('big-layer', 'buildkit', 'ontop', [300, 300], { variant: 'small', topStepMs: 100, topStepResolutionMs: 100 }),
+      ...runsOf('big-layer', 'buildkit', 'ontop', [300, 300], { variant: 'big', topStepMs: 0, topStepResolutionMs: 100 }),
+    ];
+    expect(onTopTable(input(coarse, { workloads: ['big-layer'], tools: ['buildkit'], onTop }), 'big-layer')).toContain('| 1.00× | 0.10 s (0.10–0.10) | 0.00 s (0.00–0.00) | – (below its 100 ms resolution) |');
   });
 
   it('no verdicts without obox', () => {
