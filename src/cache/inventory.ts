@@ -370,7 +370,7 @@ function scanEntries(paths: StorePaths, old: UsageCache, next: UsageCache, opts:
       e.path = `${prefix}${s.key.slice(7)}.json`;
       e.lastUsedAt = s.recordedLastUsedAt;
       if (opts.lastUsed) {
-        const f = lstatSync(e.path, { throwIfNoEntry: false });
+        const f = lstatOrUndefined(e.path);
         if (f === undefined) continue; // removed since it was read
         const used = Math.round(f.mtimeMs);
         if (used > s.usedMs) e.lastUsedAt = new Date(used).toISOString();

@@ -53,16 +53,14 @@ function cutStart(s: string, n: number, trunc: boolean): string {
 }
 
 /**
- * Columns padded like format.ts's table(), written for 10,000 rows: one flat array of cells, widths
- * taken in the same pass, each line built by concatenation.
+ * Columns padded like format.ts's table(), written for 10,000 rows: cells in one flat array,
+ * column widths given (taken while the cells were made), each line built by concatenation.
  */
-function fastTable(header: readonly string[], cells: readonly string[]): string {
+function fastTable(header: readonly string[], cells: readonly string[], widths: number[]): string {
   const cols = header.length;
-  const widths = header.map((h) => h.length);
-  for (let i = 0; i < cells.length; i++) {
-    const c = i % cols;
-    if (cells[i]!.length > widths[c]!) widths[c] = cells[i]!.length;
-  }
+  header.forEach((h, c) => {
+    if (h.length > widths[c]!) widths[c] = h.length;
+  });
   const spaces: string[] = [];
   const pad = (n: number): string => (spaces[n] ??= ' '.repeat(n));
   const line = (row: readonly string[], at: number): string => {
@@ -84,7 +82,8 @@ function fastTable(header: readonly string[], cells: readonly string[]): string 
   return lines.join('\n');
 }
 
-const SPACES = /\s{2,}|[\t\n\r\f\v]/;
+/** Whitespace to fold into single spaces (tested without a regex: this runs per row). */
+const needsFolding = (s: string): boolean => s.includes('  ') || s.includes('\n') || s.includes('\t') || s.includes('\r');
 
 /** humanAge's units: seconds, minutes, hours, days, months, years. */
 const AGE_STEPS = [60, 60, 24, 30, 12, Infinity];
@@ -119,13 +118,18 @@ function lsTable(rows: readonly CacheRow[], familiar: (n: string) => string, tru
     return t;
   };
   const cells: string[] = [];
+  const widths = new Array<number>(11).fill(0);
+  const cell = (c: number, v: string): void => {
+    if (v.length > widths[c]!) widths[c] = v.length;
+    cells.push(v);
+  };
   const text = (s: string, n: number): string => {
-    const flat = SPACES.test(s) ? s.replace(/\s+/g, ' ').trim() : s;
+    const flat = needsFolding(s) ? s.replace(/\s+/g, ' ').trim() : s;
     return trunc && flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
   };
   for (const r of rows) {
     if (r.type === 'cache-mount') {
-      cells.push(text(r.id, 24), 'cache-mount', size(r.size), '0B', age(r.lastUsedAt), '', '', '', '', '', `(cache mount, used by ${r.usedBy.length} step${r.usedBy.length === 1 ? '' : 's'})`);
+      [text(r.id, 24), 'cache-mount', size(r.size), '0B', age(r.lastUsedAt), '', '', '', '', '', `(cache mount, used by ${r.usedBy.length} step${r.usedBy.length === 1 ? '' : 's'})`].forEach((v, c) => cell(c, v));
       continue;
     }
     let images = '';
@@ -133,21 +137,19 @@ function lsTable(rows: readonly CacheRow[], familiar: (n: string) => string, tru
       const names = r.images.map(familiar);
       images = trunc && names.length > 2 ? `${names.slice(0, 2).join(',')} +${names.length - 2}` : names.join(',');
     }
-    cells.push(
-      r.key.slice(7, 19),
-      'step',
-      size(r.size),
-      size(r.sharedSize),
-      age(r.lastUsedAt),
-      age(r.createdAt),
-      r.stage ?? '',
-      r.containerfile !== undefined ? `${cutStart(r.containerfile, 32, trunc)}${r.line !== undefined ? `:${r.line}` : ''}` : '',
-      images,
-      r.cacheMounts.length > 0 ? r.cacheMounts.join(',') : '',
-      text(r.text ?? '', 60),
-    );
+    cell(0, r.key.slice(7, 19));
+    cell(1, 'step');
+    cell(2, size(r.size));
+    cell(3, size(r.sharedSize));
+    cell(4, age(r.lastUsedAt));
+    cell(5, age(r.createdAt));
+    cell(6, r.stage ?? '');
+    cell(7, r.containerfile !== undefined ? `${cutStart(r.containerfile, 32, trunc)}${r.line !== undefined ? `:${r.line}` : ''}` : '');
+    cell(8, images);
+    cell(9, r.cacheMounts.length > 0 ? r.cacheMounts.join(',') : '');
+    cell(10, text(r.text ?? '', 60));
   }
-  return fastTable(['ID', 'TYPE', 'SIZE', 'SHARED', 'LAST USED', 'CREATED', 'STAGE', 'SOURCE', 'IMAGES', 'MOUNTS', 'STEP'], cells);
+  return fastTable(['ID', 'TYPE', 'SIZE', 'SHARED', 'LAST USED', 'CREATED', 'STAGE', 'SOURCE', 'IMAGES', 'MOUNTS', 'STEP'], cells, widths);
 }
 
 function duTable(r: DuReport, familiar: (n: string) => string): string {
@@ -297,7 +299,7 @@ export function registerCacheCommands(program: Command): void {
       const filter = parseFilters(opts.filter);
       const listing = await listCache(await openStore(cmd), { filter });
       if (listing.problems.length > 0) log.warn(`${listing.problems.length} cache entries could not be read and are not listed (obox cache verify says more)`);
-      if (opts.format === 'json') return json(listing.rows);
+      if (opts.format === 'json') return out(`${JSON.stringify(listing.rows)}\n`); // thousands of rows: compact
       out(`${lsTable(listing.rows, await familiarNames(), opts.trunc)}\n`);
     });
 
