@@ -20,7 +20,7 @@
  * and deleting it only costs one slow listing.
  */
 import { readFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CACHE_DIR } from './build-index.js';
 import { tempName } from './store/atomic.js';
@@ -154,6 +154,7 @@ export async function writeUsageCache(paths: StorePaths, cache: UsageCache): Pro
   const tmp = join(paths.tmp, tempName('usage'));
   try {
     await writeFile(tmp, JSON.stringify({ format: FORMAT, ...cache }, (k, v: unknown) => (LISTING_ONLY.has(k) ? undefined : v)));
+    await mkdir(join(paths.root, CACHE_DIR), { recursive: true });
     await rename(tmp, usageCachePath(paths));
   } catch {
     await rm(tmp, { force: true }).catch(() => undefined);

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { importRootfs } from '../../src/cache/import.js';
 import { readLayerMeta } from '../../src/cache/layer-meta.js';
 import { verifyStore, type VerifyReport } from '../../src/cache/verify.js';
 import type { Digest } from '../../src/image/digest.js';
@@ -44,6 +46,23 @@ describe('cache verify', () => {
     expect(r.remaining).toBe(0);
     expect(r.checked).toMatchObject({ layerDirs: 3, entries: 3, images: 1, unverifiable: 0 });
     expect(r.checked.blobs).toBe(4); // two layers, config, manifest
+  });
+
+  it('an imported root filesystem (origin import) is re-tarred with its own options', async () => {
+    const src = join(f.root, '..', 'rootfs');
+    await mkdir(join(src, 'etc'), { recursive: true });
+    await writeFile(join(src, 'etc', 'hostname'), 'box\n');
+    const tar = join(f.root, '..', 'rootfs.tar');
+    execFileSync('tar', ['-C', src, '-cf', tar, '.']);
+    const r = await importRootfs(f.store, { source: { tar, name: 'rootfs.tar' }, names: ['imported:1'], created: 1_600_000_000 });
+    expect((await readLayerMeta(f.store.paths, r.diffId))).toMatchObject({ origin: 'import', sourceDateEpoch: 1_600_000_000 });
+    expect((await verifyStore(f.store)).problems).toEqual([]);
+    await writeFile(join(f.store.paths.layer(r.diffId as Digest), 'etc', 'hostname'), 'other\n');
+    const bad = await verifyStore(f.store);
+    expect(problems(bad)).toEqual([['layer-dir', r.diffId]]);
+    expect(bad.problems[0]!.problem).toContain('differs from blob');
+    expect((await verifyStore(f.store, { repair: true })).remaining).toBe(0);
+    expect(await readFile(join(f.store.paths.layer(r.diffId as Digest), 'etc', 'hostname'), 'utf8')).toBe('box\n');
   });
 
   it('a layer dir of unknown origin with no blob is unverifiable, not a problem', async () => {
