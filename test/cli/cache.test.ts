@@ -160,6 +160,10 @@ describe('obox cache prune', () => {
     const r = run('cache', 'prune', '--keep-storage', '10GiB', '--format', 'json');
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as PruneReport).entries).toEqual([]);
+    // --max-used is the same limit; the smaller of the two counts. 1 byte: everything but images goes.
+    const tight = JSON.parse(run('cache', 'prune', '--max-used', '1', '--keep-storage', '1.5G', '--dry-run', '--format', 'json').stdout) as PruneReport;
+    expect(tight.entries).toHaveLength(2);
+    expect(tight.cacheBytesAfter).toBeLessThan(tight.cacheBytesBefore);
     expectOneLineError(run('cache', 'prune', '--keep-storage', 'lots'), 2, /--keep-storage: "lots" is not a size/);
     expectOneLineError(run('cache', 'prune', '--min-free', '5 parsecs'), 2, /--min-free: "5 parsecs" is not a size/);
     expectOneLineError(run('cache', 'prune', '--max-age', '7 days'), 2, /--max-age: "7 days" is not a duration/);
