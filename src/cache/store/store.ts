@@ -86,7 +86,8 @@ export class Store {
   static async open(root: string, options: StoreOptions = {}): Promise<Store> {
     const paths = new StorePaths(resolvePath(root));
     await mkdir(paths.root, { recursive: true, mode: 0o700 });
-    if (!(await exists(paths.ociLayout))) {
+    const hasLayout = await exists(paths.ociLayout);
+    if (!hasLayout) {
       const strangers = (await readdir(paths.root)).filter((e) => !KNOWN_ENTRIES.has(e));
       if (strangers.length > 0) {
         throw new OboxError(ErrorCodes.store, `${paths.root} is not empty and is not an obox store`, {
@@ -101,8 +102,9 @@ export class Store {
       mkdir(paths.locks, { recursive: true }),
     ]);
     // link(2)-based create: concurrent first opens cannot overwrite each other's index.json.
-    if (!(await createFileExclusive(paths.ociLayout, layoutFileText(), paths.tmp))) await checkLayoutFile(paths);
-    if (!(await createFileExclusive(paths.index, serializeIndex(EMPTY_INDEX), paths.tmp))) await readIndex(paths);
+    // An existing store (the usual case) is only read: no temp file, no fsync.
+    if (hasLayout || !(await createFileExclusive(paths.ociLayout, layoutFileText(), paths.tmp))) await checkLayoutFile(paths);
+    if ((await exists(paths.index)) || !(await createFileExclusive(paths.index, serializeIndex(EMPTY_INDEX), paths.tmp))) await readIndex(paths);
     return new Store(paths, options);
   }
 
