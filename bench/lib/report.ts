@@ -320,6 +320,8 @@ export function verdicts(input: ReportInput): Verdict[] {
   if (!has('obox')) return out;
   const sum = (w: string, t: ToolKey, phase: Phase, variant?: string): Summary =>
     timeSummary(input.runs, { workload: w, tool: t, phase, ...(variant !== undefined ? { variant } : {}) });
+  // A phase left out of the run (--phases) has no verdict; one a tool failed in is "not measured".
+  const phaseRan = (w: string, phase: Phase): boolean => input.runs.some((r) => r.workload === w && r.phase === phase);
 
   if (has('buildkit')) {
     for (const w of ['small', 'debian-c'].filter(ran)) {
@@ -328,16 +330,17 @@ export function verdicts(input: ReportInput): Verdict[] {
         ['noop', 'no-op rebuild'],
         ['onefile', 'one-file rebuild'],
       ] as const) {
+        if (!phaseRan(w, phase)) continue;
         out.push(ratioVerdict(`${name}: obox/BuildKit ≤ ${TARGETS.vsBuildkit.toFixed(1)}`, w, sum(w, 'obox', phase), sum(w, 'buildkit', phase), TARGETS.vsBuildkit, phase === 'cold' ? undefined : oboxCacheNote(input, w, phase)));
       }
     }
   }
   if (has('buildah')) {
-    for (const w of input.workloads) {
+    for (const w of input.workloads.filter((x) => phaseRan(x, 'noop'))) {
       out.push(ratioVerdict(`no-op rebuild: obox/buildah ≤ ${TARGETS.noopVsBuildah}`, w, sum(w, 'obox', 'noop'), sum(w, 'buildah', 'noop'), TARGETS.noopVsBuildah, oboxCacheNote(input, w, 'noop')));
     }
   }
-  if (ran(FLAT_WORKLOAD) && input.onTop[FLAT_WORKLOAD]) {
+  if (ran(FLAT_WORKLOAD) && input.onTop[FLAT_WORKLOAD] && phaseRan(FLAT_WORKLOAD, 'ontop')) {
     const { small, big } = input.onTop[FLAT_WORKLOAD];
     const q = (variant: string): Selector => ({ workload: FLAT_WORKLOAD, tool: 'obox', phase: 'ontop', variant });
     const v = ratioVerdict(
@@ -351,7 +354,7 @@ export function verdicts(input: ReportInput): Verdict[] {
     out.push({ ...v, ...(v.verdict !== 'not measured' ? { measured: `${v.measured}; the step on top alone ${step}` } : {}) });
   }
   // The export target was set for a ~500 MB image: on small images both tools' start-up is all there is.
-  if (has('buildah') && ran(EXPORT_WORKLOAD)) {
+  if (has('buildah') && ran(EXPORT_WORKLOAD) && phaseRan(EXPORT_WORKLOAD, 'export')) {
     out.push(
       ratioVerdict(
         `save docker-archive: obox/podman save ≤ ${TARGETS.exportVsPodman}`,
