@@ -30,6 +30,7 @@ import { withStepFilesystem, type StepFsContext, type StepLayer } from './step-f
 import { copyStep, type CopyStepContext } from './copy-step.js';
 import { loadBaseImage, onbuildTriggers } from './base-image.js';
 import { recoverAbandoned } from './recover.js';
+import { DeferredRecords, type Hashing } from './deferred-records.js';
 import { contextSource, type SourceTree } from './copy/index.js';
 import { loadIgnoreRules } from '../context/ignore.js';
 
@@ -102,8 +103,12 @@ interface BuildState {
   views: Array<{ unmount(): Promise<void> }>;
   /** Layers whose blobs this build wrote (for the "new" size). */
   newBlobs: Set<Layer>;
-  /** Layers this build made → what their cache entries record. */
-  freshLayers: Map<Layer, CachedLayer>;
+  /** Layers this build made → what their cache entries record (undefined: hashed in the background). */
+  freshLayers: Map<Layer, CachedLayer | Hashing>;
+  /** Entries in step order; intermediate layers hashed in the background. */
+  deferred: DeferredRecords;
+  /** Lower dirs of read-only views still mounted (not moved until the views are gone). */
+  viewDirs: Set<string>;
   created: string;
   cache: StepCacheContext;
   keys: KeyContext;
@@ -250,6 +255,9 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       emit(state, { type: 'step-done', id, durationMs: 0, layer: false, cached: false });
       continue;
     }
+    // A step boundary: intermediate layers hashed meanwhile move into the store now.
+    await state.deferred.flush({ wait: false, pinned: state.viewDirs });
+    for (const [j, d] of dirs.entries()) dirs[j] = state.deferred.pathOf(d);
     const key = await keyOfStep(state.keys, step, parent, cc.WorkingDir || '/');
     const entry = cacheOn ? await state.cache.index.lookup(key.key) : undefined;
     let reused: CachedStepLayer | null | undefined;
@@ -334,7 +342,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       const newEntry: BuildCacheEntry = {
         key: key.key,
         inputs: key.inputs,
-        layer: layer ? state.freshLayers.get(layer.layer)! : null,
+        layer: null,
         createdAt: state.created,
         lastUsedAt: now,
         containerfile: state.plan.source.file,
@@ -345,7 +353,12 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       };
       // An entry that could not be used (its layer is gone), or one --no-cache bypassed, is
       // replaced by what this build made; otherwise the first writer wins.
-      if (cacheOn && entry === undefined) {
+      const made = layer ? state.freshLayers.get(layer.layer) : undefined;
+      const mode = cacheOn && entry === undefined ? 'record' : 'update';
+      if (made && 'result' in made) {
+        state.deferred.enqueue(newEntry, mode, made);
+      } else if (mode === 'record' && state.deferred.empty) {
+        newEntry.layer = made ?? null;
         if ((await state.cache.index.record(key.key, newEntry)) === 'existed') {
           // A concurrent build recorded this step first. Continue from its result, so the
           // chain after this step and every image built from it agree with the cache.
@@ -358,7 +371,11 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
             stepCreated = winner.createdAt;
           }
         }
-      } else await state.cache.index.update(key.key, newEntry);
+      } else {
+        newEntry.layer = made ?? null;
+        state.deferred.enqueue(newEntry, mode);
+        await state.deferred.flush({ wait: false, pinned: state.viewDirs });
+      }
     }
     if (layer) {
       layers.push(layer.layer);
@@ -376,6 +393,12 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
 /** A fresh step layer moved into the store (undefined: the step changed nothing). */
 async function fresh(state: BuildState, step: StepLayer | undefined, withBlob: boolean): Promise<CachedStepLayer | undefined> {
   if (!step) return undefined;
+  if (!withBlob) {
+    // Only a diffID is needed, and it can wait: hashed while the next steps run.
+    const hashing = state.deferred.hash(step.dir);
+    state.freshLayers.set(step.layer, hashing);
+    return { layer: step.layer, dir: step.dir };
+  }
   const { stored, cached, newBlob } = await storeStepLayer(state.cache, step, withBlob);
   if (newBlob) state.newBlobs.add(newBlob);
   state.freshLayers.set(stored.layer, cached);
@@ -456,6 +479,8 @@ async function rootfsOf(state: BuildState, from: string): Promise<string> {
 
 /** A read-only merged view of layer dirs, unmounted when the build ends. */
 async function readOnlyView(state: BuildState, dirs: string[]): Promise<string> {
+  dirs = dirs.map((d) => state.deferred.pathOf(d));
+  for (const d of dirs) state.viewDirs.add(d);
   const stateDir = await mkdtemp(path.join(state.scratchDir, 'view-'));
   const mount = await mountOverlay({ layers: dirs, stateDir, linksDir: state.fs.linksDir, readOnly: true });
   state.views.push(mount);
@@ -530,6 +555,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     stepCounter: 0,
     newBlobs: new Set(),
     freshLayers: new Map(),
+    deferred: new DeferredRecords(opts.store, index, layerOptions),
+    viewDirs: new Set(),
     views: [],
     created: isoTime(opts.sourceDateEpoch),
     cache: { store: opts.store, index, lease, layerOptions },
@@ -571,6 +598,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     for (const [position, stage] of plan.stages.entries()) {
       state.results.set(stage.index, await runStage(state, stage, position + 1));
     }
+    // Every step has run: the views can go, and the queued entries get recorded.
+    for (const v of state.views.splice(0)) await v.unmount();
+    state.viewDirs.clear();
+    await state.deferred.flush({ wait: true });
     const final = state.results.get(plan.target.index)!;
     let cc = final.config.config ?? {};
     if (opts.labels && Object.keys(opts.labels).length > 0) cc = { ...cc, Labels: { ...(cc.Labels ?? {}), ...opts.labels } };
