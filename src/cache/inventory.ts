@@ -53,7 +53,11 @@ export interface ImageUse {
 export interface ListedEntry extends EntrySummary {
   /** The later of the recorded time and the entry file's mtime (BuildIndex.touch). */
   lastUsedAt: string;
-  path: string;
+}
+
+/** The file of the entry with this key (BuildIndex.entryPath, without opening the index). */
+export function entryFile(paths: StorePaths, key: string): string {
+  return join(paths.root, CACHE_DIR, 'entries', key.slice(7, 9), `${key.slice(7)}.json`);
 }
 
 export interface LayerDirUsage {
@@ -367,10 +371,9 @@ function scanEntries(paths: StorePaths, old: UsageCache, next: UsageCache, opts:
     const prefix = `${dir}/`;
     for (const s of rec.entries) {
       const e = s as ListedEntry;
-      e.path = `${prefix}${s.key.slice(7)}.json`;
       e.lastUsedAt = s.recordedLastUsedAt;
       if (opts.lastUsed) {
-        const f = lstatOrUndefined(e.path);
+        const f = lstatOrUndefined(`${prefix}${s.key.slice(7)}.json`);
         if (f === undefined) continue; // removed since it was read
         const used = Math.round(f.mtimeMs);
         if (used > s.usedMs) e.lastUsedAt = new Date(used).toISOString();

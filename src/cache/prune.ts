@@ -30,7 +30,7 @@ import { rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { matchesFilter, onlyTimeFilters, type CacheFilter } from './cache-filter.js';
 import { measureTree, allocated } from './disk-usage.js';
-import { cacheBytesOf, loadInventory, type CacheMountUsage, type Inventory, type ListedEntry } from './inventory.js';
+import { cacheBytesOf, entryFile, loadInventory, type CacheMountUsage, type Inventory, type ListedEntry } from './inventory.js';
 import { layerMetaPath } from './layer-meta.js';
 import { readLiveLeases, withGcLock, type LiveLeases } from './leases.js';
 import { errnoCode, tempName } from './store/atomic.js';
@@ -324,7 +324,7 @@ async function prunePass(store: Store, inv: Inventory, leases: LiveLeases, optio
       remaining.delete(e.key);
       freed += e.fileBytes;
       report.entries.push({ key: e.key, text: e.text, lastUsedAt: e.lastUsedAt, bytes: e.fileBytes });
-      steps.push({ kind: 'entry', key: e.key, path: e.path });
+      steps.push({ kind: 'entry', key: e.key, path: entryFile(paths, e.key) });
       if (e.layer) {
         const left = (dirRefs.get(e.layer.diffId) ?? 1) - 1;
         dirRefs.set(e.layer.diffId, left);

@@ -147,7 +147,7 @@ export function readUsageCache(paths: StorePaths): UsageCache {
 }
 
 /** Properties listings add to entry summaries in memory (inventory.ts), not part of the file. */
-const LISTING_ONLY = new Set(['path', 'lastUsedAt']);
+const LISTING_ONLY = new Set(['lastUsedAt']);
 
 /** Replace the remembered scan; failures (a read-only store) are ignored: it is only a cache. */
 export async function writeUsageCache(paths: StorePaths, cache: UsageCache): Promise<void> {
