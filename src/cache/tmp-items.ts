@@ -49,7 +49,7 @@ function mountsUnder(dir: string): string[] {
 /**
  * Items of tmp/ nobody can still be using: not holding a mount, and either a `prune-PID-…` dir
  * of a prune that is gone, or older than an hour and made by a process that is gone (temp names
- * carry the pid: `NAME-PID-HEX`). Items without a pid in their name (mkdtemp dirs of builds)
+ * carry the pid: `NAME-PID-HEX`, `NAME-PID-XXXXXX`). Items without a pid in their name (mkdtemp dirs of builds)
  * are only abandoned when no build holds a live lease.
  */
 export async function abandonedTmpItems(paths: StorePaths, options: { now?: number | undefined; liveLeases?: number } = {}): Promise<TmpItem[]> {
@@ -67,7 +67,8 @@ export async function abandonedTmpItems(paths: StorePaths, options: { now?: numb
       continue;
     }
     const age = now - Math.max(st.mtimeMs, st.ctimeMs);
-    const m = /-(\d+)-[0-9a-f]{12}$/.exec(name);
+    // tempName (`NAME-PID-` 12 hex) and tempDirIn (`NAME-PID-` and mkdtemp's 6 characters).
+    const m = /-(\d+)-(?:[0-9a-f]{12}|[A-Za-z0-9]{6})$/.exec(name);
     if (m) {
       const pid = Number(m[1]);
       if (pidAlive(pid)) continue;

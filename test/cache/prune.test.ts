@@ -270,6 +270,8 @@ describe('cache prune', () => {
     const tmp = (n: string): string => join(f.root, 'tmp', n);
     await writeFile(tmp(`file-${dead}-0123456789ab`), 'old temp file of a gone process');
     await writeFile(tmp(`file-${process.pid}-0123456789ab`), 'ours: alive');
+    await mkdir(tmp(`build-${dead}-Xy12Zq`));
+    await mkdir(tmp(`build-${process.pid}-Xy12Zq`));
     await mkdir(tmp('step-AbCdEf'));
     const bad = await entry(f, { n: 2, layer: null });
     await writeFile(f.index.entryPath(bad.key), 'garbage');
@@ -279,8 +281,9 @@ describe('cache prune', () => {
     expect(await readdir(links)).toEqual(['keep1']);
     expect(r.metadataFiles).toBe(1);
     expect(existsSync(orphanMeta)).toBe(false);
-    expect(r.tmp.map((t) => t.name).sort()).toEqual([`file-${dead}-0123456789ab`, 'step-AbCdEf']);
+    expect(r.tmp.map((t) => t.name).sort()).toEqual([`build-${dead}-Xy12Zq`, `file-${dead}-0123456789ab`, 'step-AbCdEf']);
     expect(existsSync(tmp(`file-${process.pid}-0123456789ab`))).toBe(true);
+    expect(existsSync(tmp(`build-${process.pid}-Xy12Zq`))).toBe(true);
     expect(r.badEntries.map((b) => b.key)).toEqual([bad.key]);
     expect(existsSync(f.index.entryPath(bad.key))).toBe(false);
   });
