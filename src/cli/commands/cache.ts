@@ -63,23 +63,25 @@ function fastTable(header: readonly string[], cells: readonly string[], widths: 
   });
   const spaces: string[] = [];
   const pad = (n: number): string => (spaces[n] ??= ' '.repeat(n));
-  const line = (row: readonly string[], at: number): string => {
-    let out = '';
-    let trailing = '';
+  // Every piece of the output in one array, joined once: no string is built per line or per cell.
+  const parts: string[] = [];
+  const line = (row: readonly string[], at: number): void => {
+    let owed = 0; // spaces before the next non-empty cell (none after the last one)
     for (let c = 0; c < cols; c++) {
       const v = row[at + c]!;
-      if (v === '') {
-        trailing += pad(c === cols - 1 ? 0 : widths[c]! + 3);
-        continue;
+      if (v !== '') {
+        if (owed > 0) parts.push(pad(owed));
+        parts.push(v);
+        owed = 0;
       }
-      out += trailing + v;
-      trailing = c === cols - 1 ? '' : pad(widths[c]! - v.length + 3);
+      owed += widths[c]! - v.length + 3;
     }
-    return out;
+    parts.push('\n');
   };
-  const lines = [line(header, 0)];
-  for (let r = 0; r < cells.length; r += cols) lines.push(line(cells, r));
-  return lines.join('\n');
+  line(header, 0);
+  for (let r = 0; r < cells.length; r += cols) line(cells, r);
+  parts.pop();
+  return parts.join('');
 }
 
 /** Whitespace to fold into single spaces (tested without a regex: this runs per row). */
