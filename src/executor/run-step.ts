@@ -2,7 +2,7 @@
  * RUN: the argv to execute (shell form in SHELL, exec form as is, heredocs as scripts the way
  * BuildKit runs them) and the mounts of `RUN --mount`.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerConfig } from '../image/index.js';
 import type { RunInstruction, RunMount } from '../instructions/index.js';
@@ -70,6 +70,9 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
       case 'cache': {
         const dir = path.join(ctx.cacheMountsDir, encodeURIComponent(m.id));
         await mkdir(dir, { recursive: true, mode: m.mode });
+        // Its mtime is its last use for `cache ls` and prune's LRU order.
+        const now = new Date();
+        await utimes(dir, now, now);
         out.push({ type: 'bind', source: dir, destination: m.target, readonly: m.readOnly });
         break;
       }
