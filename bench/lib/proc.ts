@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface TimedLine {
   /** Milliseconds after spawn. */
@@ -92,12 +93,21 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const lines: TimedLine[] = [];
-    const partial = { stdout: '', stderr: '' };
+    // The unfinished last line of each stream, in pieces: joined only once its newline comes, so a
+    // long line arriving in many chunks costs linear time, not quadratic.
+    const partial: Record<'stdout' | 'stderr', string[]> = { stdout: [], stderr: [] };
+    // A UTF-8 character split across two chunks is decoded whole.
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const onData = (stream: 'stdout' | 'stderr', buf: Buffer, sink: Buffer[]): void => {
       const t = performance.now() - t0;
       sink.push(buf);
-      const parts = (partial[stream] + buf.toString('utf8')).split('\n');
-      partial[stream] = parts.pop() ?? '';
+      const chunk = decoders[stream].write(buf);
+      if (!chunk.includes('\n')) {
+        partial[stream].push(chunk);
+        return;
+      }
+      const parts = (partial[stream].join('') + chunk).split('\n');
+      partial[stream] = [parts.pop() ?? ''];
       for (const text of parts) lines.push({ t, stream, text });
     };
     child.stdout.on('data', (b: Buffer) => onData('stdout', b, out));
@@ -129,7 +139,10 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       clearTimeout(timer);
       if (sampler) clearInterval(sampler);
       const t = performance.now() - t0;
-      for (const stream of ['stdout', 'stderr'] as const) if (partial[stream] !== '') lines.push({ t, stream, text: partial[stream] });
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const rest = partial[stream].join('');
+        if (rest !== '') lines.push({ t, stream, text: rest });
+      }
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       let peakRss = sampled;
