@@ -17,14 +17,14 @@
  * of the cache that no image uses, and abandoned temp items. Layer dirs of images are freed
  * only by `prune --all` (they are unpacked again from the blobs on demand).
  */
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { abandonedTmpItems } from './tmp-items.js';
 import { CACHE_DIR } from './build-index.js';
 import { allocated, measureTree } from './disk-usage.js';
 import { CACHE_MOUNTS_DIR, cacheBytesOf, loadInventory } from './inventory.js';
 import { LAYER_META_DIR } from './layer-meta.js';
-import { errnoCode } from './store/atomic.js';
+import { errnoCode, listDirOrEmpty } from './store/atomic.js';
 import { BLOBS_DIR, LAYERS_DIR, TMP_DIR } from './store/paths.js';
 import type { Store } from './store/index.js';
 
@@ -72,14 +72,6 @@ const BUILD_RECORDS_DIR_NAME = `${CACHE_DIR}/builds`;
 /** Entries of the store root that belong to a category other than "other". */
 const CATEGORISED = new Set([BLOBS_DIR, LAYERS_DIR, LAYER_META_DIR, CACHE_DIR, CACHE_MOUNTS_DIR, TMP_DIR]);
 
-function names(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
-    throw e;
-  }
-}
 
 export async function diskUsage(store: Store, options: { verbose?: boolean; now?: number } = {}): Promise<DuReport> {
   const paths = store.paths;
@@ -145,7 +137,7 @@ export async function diskUsage(store: Store, options: { verbose?: boolean; now?
   const cacheTop = lstatOrUndefined(cacheDir);
   if (cacheTop !== undefined) {
     add({ category: 'cache index', name: `${CACHE_DIR}/`, bytes: allocated(cacheTop), inUseByImages: false, reclaimable: false });
-    for (const name of names(cacheDir)) {
+    for (const name of listDirOrEmpty(cacheDir)) {
       if (name === 'entries') continue;
       const rel = `${CACHE_DIR}/${name}`;
       const u = measureTree(join(cacheDir, name));
@@ -159,7 +151,7 @@ export async function diskUsage(store: Store, options: { verbose?: boolean; now?
   const tmpTop = lstatOrUndefined(paths.tmp);
   if (tmpTop !== undefined) {
     add({ category: 'tmp', name: `${TMP_DIR}/`, bytes: allocated(tmpTop), inUseByImages: false, reclaimable: false });
-    for (const name of names(paths.tmp)) {
+    for (const name of listDirOrEmpty(paths.tmp)) {
       const u = measureTree(join(paths.tmp, name));
       add({ category: 'tmp', name: `${TMP_DIR}/${name}`, bytes: u.bytes, inUseByImages: false, reclaimable: abandoned.has(name) }, u.files);
     }
@@ -168,7 +160,7 @@ export async function diskUsage(store: Store, options: { verbose?: boolean; now?
   // Everything else at the top, and the root directory itself.
   const rootSt = lstatOrUndefined(paths.root);
   if (rootSt !== undefined) add({ category: 'other', name: '.', bytes: allocated(rootSt), inUseByImages: false, reclaimable: false });
-  for (const name of names(paths.root)) {
+  for (const name of listDirOrEmpty(paths.root)) {
     if (CATEGORISED.has(name)) continue;
     const u = measureTree(join(paths.root, name));
     add({ category: 'other', name, bytes: u.bytes, inUseByImages: false, reclaimable: false }, u.files);

@@ -4,13 +4,13 @@
  * mounts. Sizes are measured once and remembered (a layer dir's in its layer metadata, and all
  * of them in usage-cache.ts), so a listing of 10,000 entries walks no layer dir.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, statSync, type BigIntStats, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Digest } from '../image/digest.js';
 import { CACHE_DIR, decodeEntry } from './build-index.js';
 import { allocated, measureTree } from './disk-usage.js';
 import { LAYER_META_DIR, readLayerMeta, writeLayerMeta, type LayerMeta } from './layer-meta.js';
-import { errnoCode } from './store/atomic.js';
+import { errnoCode, listDirOrEmpty } from './store/atomic.js';
 import { BLOBS_DIR, type StorePaths } from './store/paths.js';
 import { MANIFEST_LIMIT, CONFIG_LIMIT, type Store } from './store/store.js';
 import {
@@ -260,14 +260,6 @@ function lstatOrUndefined(p: string): Stats | undefined {
   }
 }
 
-function names(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
-    throw e;
-  }
-}
 
 function addTree(o: { bytes: number; files: number }, p: string): void {
   const u = measureTree(p);
@@ -297,7 +289,7 @@ function summarise(key: string, text: string, fileBytes: number): EntrySummary {
 
 function readShard(dir: string, shard: string, mtimeNs: bigint): ShardRecord {
   const rec: ShardRecord = { mtimeNs: String(mtimeNs), entries: [], problems: [], strayBytes: 0 };
-  for (const name of names(dir).sort()) {
+  for (const name of listDirOrEmpty(dir).sort()) {
     const path = join(dir, name);
     if (!(name.endsWith('.json') && HEX64.test(name.slice(0, 64)) && name.length === 69 && name.startsWith(shard))) {
       rec.strayBytes += measureTree(path).bytes;
@@ -349,7 +341,7 @@ function scanEntries(paths: StorePaths, old: UsageCache, next: UsageCache, opts:
   if (top === undefined) return { entries, problems, overhead, changed: Object.keys(old.shards).length > 0 };
   overhead.bytes += allocated(top);
   overhead.files++;
-  for (const shard of names(entriesDir).sort()) {
+  for (const shard of listDirOrEmpty(entriesDir).sort()) {
     const dir = join(entriesDir, shard);
     const st = /^[0-9a-f]{2}$/.test(shard) ? statBig(dir) : undefined;
     if (st === undefined || !st.isDirectory()) {
@@ -393,7 +385,7 @@ function scanFlatDir<T>(dir: string, old: DirRecord<T> | undefined, takenAt: num
   if (st === undefined) return { record: undefined, changed: old !== undefined };
   if (old !== undefined && recordTrusted(old.mtimeNs, st.mtimeNs, takenAt)) return { record: old, changed: false };
   const items: Record<string, T> = {};
-  for (const name of names(dir)) {
+  for (const name of listDirOrEmpty(dir)) {
     const path = join(dir, name);
     const f = lstatOrUndefined(path);
     if (f !== undefined) items[name] = measure(path, f);
@@ -407,7 +399,7 @@ function containerBytes(o: Overhead, dir: string, keep: string): void {
   o.bytes += allocated(st);
   o.files++;
   if (!st.isDirectory()) return;
-  for (const name of names(dir)) if (name !== keep) addTree(o, join(dir, name));
+  for (const name of listDirOrEmpty(dir)) if (name !== keep) addTree(o, join(dir, name));
 }
 
 function scanBlobs(paths: StorePaths, old: UsageCache, next: UsageCache): { blobs: Map<string, BlobUsage>; overhead: Overhead; changed: boolean } {
@@ -444,7 +436,7 @@ function scanMetas(paths: StorePaths, old: UsageCache, next: UsageCache): { meta
   let changed = false;
   if (record === undefined || !recordTrusted(record.mtimeNs, st.mtimeNs, old.takenAt)) {
     const items: Record<string, number> = {};
-    for (const name of names(dir)) {
+    for (const name of listDirOrEmpty(dir)) {
       const path = join(dir, name);
       const f = lstatOrUndefined(path);
       if (f !== undefined) items[name] = f.isDirectory() ? measureTree(path).bytes : allocated(f);
@@ -483,7 +475,7 @@ async function scanLayers(paths: StorePaths, old: UsageCache, next: UsageCache):
   const items: Record<string, LayerRecord> = {};
   const junk = { bytes: 0, files: 0 };
   const todo: Array<{ diffId: string; id: string }> = [];
-  for (const name of names(dir)) {
+  for (const name of listDirOrEmpty(dir)) {
     const path = join(dir, name);
     const ls = lstatOrUndefined(path);
     if (ls === undefined) continue;
@@ -555,7 +547,7 @@ function scanMounts(paths: StorePaths, entries: readonly ListedEntry[], old: Usa
       users.set(id, u);
     }
   }
-  for (const name of names(root).sort()) {
+  for (const name of listDirOrEmpty(root).sort()) {
     const path = join(root, name);
     const st = lstatOrUndefined(path);
     if (st === undefined) continue;

@@ -25,7 +25,7 @@
  * behind (an unreferenced dir or blob, a metadata file without its dir, a `prune-PID-…` dir in
  * tmp/) is unreferenced data the next prune removes.
  */
-import { lstatSync, readdirSync, readlinkSync, statfsSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, statfsSync, type Stats } from 'node:fs';
 import { rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { matchesFilter, onlyTimeFilters, type CacheFilter } from './cache-filter.js';
@@ -33,7 +33,7 @@ import { measureTree, allocated } from './disk-usage.js';
 import { cacheBytesOf, entryFile, loadInventory, type CacheMountUsage, type Inventory, type ListedEntry } from './inventory.js';
 import { layerMetaPath } from './layer-meta.js';
 import { readLiveLeases, withGcLock, type LiveLeases } from './leases.js';
-import { errnoCode, tempName } from './store/atomic.js';
+import { errnoCode, tempName, listDirOrEmpty } from './store/atomic.js';
 import type { StorePaths } from './store/paths.js';
 import type { Digest } from '../image/digest.js';
 import type { Store } from './store/index.js';
@@ -126,14 +126,6 @@ async function unlinkIfThere(path: string): Promise<void> {
   });
 }
 
-function readdirOrEmpty(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
-    throw e;
-  }
-}
 
 function stOrUndefined(p: string): Stats | undefined {
   try {
@@ -147,7 +139,7 @@ function stOrUndefined(p: string): Stats | undefined {
 function readLinks(paths: StorePaths): Map<string, string> {
   const dir = join(paths.root, LINKS_DIR);
   const out = new Map<string, string>();
-  for (const name of readdirOrEmpty(dir)) {
+  for (const name of listDirOrEmpty(dir)) {
     try {
       out.set(name, resolve(dir, readlinkSync(join(dir, name))));
     } catch {

@@ -1,10 +1,10 @@
 /**
  * Which items of the store's tmp/ nobody can still be using (for `cache prune` and `cache du`).
  */
-import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readLiveLeases } from './leases.js';
-import { errnoCode } from './store/atomic.js';
+import { errnoCode, listDirOrEmpty } from './store/atomic.js';
 import type { StorePaths } from './store/paths.js';
 
 /** A temp item of a process that is gone is abandoned once this old. */
@@ -57,7 +57,7 @@ export async function abandonedTmpItems(paths: StorePaths, options: { now?: numb
   const live = options.liveLeases ?? (await readLiveLeases(paths, { dryRun: true })).live;
   const mounted = new Set(mountsUnder(paths.tmp).map((p) => p.slice(paths.tmp.length + 1).split('/')[0]!));
   const out: TmpItem[] = [];
-  for (const name of readdirOrEmpty(paths.tmp)) {
+  for (const name of listDirOrEmpty(paths.tmp)) {
     if (mounted.has(name)) continue;
     const path = join(paths.tmp, name);
     let st: Stats;
@@ -81,12 +81,4 @@ export async function abandonedTmpItems(paths: StorePaths, options: { now?: numb
   return out;
 }
 
-function readdirOrEmpty(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
-    throw e;
-  }
-}
 

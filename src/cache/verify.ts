@@ -21,7 +21,7 @@
  * remaining count (the exit status) says so.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { createReadStream, lstatSync, readlinkSync } from 'node:fs';
 import { mkdir, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseMediaType, MediaTypes, type Digest } from '../image/index.js';
@@ -32,7 +32,7 @@ import { readLayerMeta, layerMetaPath, LAYER_META_DIR, type LayerMeta } from './
 import { ensureLayerDir, storedLayer } from './layers.js';
 import { readLiveLeases, withGcLock } from './leases.js';
 import { LINKS_DIR } from './prune.js';
-import { errnoCode, tempName, writeFileAtomic } from './store/atomic.js';
+import { errnoCode, tempName, writeFileAtomic, listDirOrEmpty } from './store/atomic.js';
 import type { Store } from './store/index.js';
 import type { StorePaths } from './store/paths.js';
 
@@ -96,14 +96,6 @@ async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
 
-function names(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
-    throw e;
-  }
-}
 
 function exists(p: string): boolean {
   try {
@@ -168,7 +160,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
   // ---- blobs: content must hash to the name (a size another record states is that record's claim) ----
   const badBlobs = new Map<string, VerifyProblem>();
   const sizeOf = new Map<string, number>();
-  const blobNames = names(paths.blobDir('sha256'));
+  const blobNames = listDirOrEmpty(paths.blobDir('sha256'));
   await pool(blobNames, concurrency, async (name) => {
     const path = join(paths.blobDir('sha256'), name);
     if (!HEX64.test(name)) {
@@ -199,7 +191,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
   }
   const badDirs = new Map<string, VerifyProblem>();
   const layerRoot = join(paths.layers, 'sha256');
-  const dirNames = names(layerRoot).filter((n) => HEX64.test(n));
+  const dirNames = listDirOrEmpty(layerRoot).filter((n) => HEX64.test(n));
   await pool(dirNames, concurrency, async (name) => {
     const diffId = `sha256:${name}`;
     const dir = join(layerRoot, name);
@@ -257,7 +249,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
   // ---- links, metadata ----
   const linksDir = join(paths.root, LINKS_DIR);
   const dangling: string[] = [];
-  for (const name of names(linksDir)) {
+  for (const name of listDirOrEmpty(linksDir)) {
     let target: string;
     try {
       target = resolve(linksDir, readlinkSync(join(linksDir, name)));
@@ -272,7 +264,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
     report.notes.push(n);
     return n;
   });
-  const orphanMetas = names(join(paths.root, LAYER_META_DIR, 'sha256'))
+  const orphanMetas = listDirOrEmpty(join(paths.root, LAYER_META_DIR, 'sha256'))
     .map((n) => /^([0-9a-f]{64})\.json$/.exec(n)?.[1])
     .filter((hex): hex is string => hex !== undefined && !exists(join(layerRoot, hex)));
   const metaNotes = orphanMetas.map((hex) => {
@@ -298,7 +290,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
       for (const [diffId, p] of badDirs) {
         if (held(p, leases.diffIds.has(diffId))) continue;
         const dir = paths.layer(diffId as Digest);
-        for (const name of names(linksDir)) {
+        for (const name of listDirOrEmpty(linksDir)) {
           try {
             if (resolve(linksDir, readlinkSync(join(linksDir, name))) === dir) await unlink(join(linksDir, name));
           } catch {

@@ -13,7 +13,7 @@ import { fingerprints, missReasons } from './miss-reasons.js';
 import { loadHashMemo, type PersistentHashMemo } from '../cache/hash-memo.js';
 import { Lease } from '../cache/leases.js';
 import type { StepParent } from '../cache/step-key.js';
-import { keyOfStep, parentDigest, type KeyContext } from './step-keys.js';
+import { keyContextFor, keyOfStep, type KeyContext } from './step-keys.js';
 import { recordPendingBlobs, reuseEntry, storeStepLayer, type CachedStepLayer, type PendingBlob, type StepCacheContext } from './step-cache.js';
 import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
@@ -560,22 +560,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     views: [],
     created: isoTime(opts.sourceDateEpoch),
     cache: { store: opts.store, index, lease, layerOptions },
-    keys: {
-      store: opts.store,
-      plan,
-      context,
-      contextDir,
-      memo,
-      platform: plan.target.platform,
-      sourceDateEpoch: opts.sourceDateEpoch,
-      network: opts.network ?? 'host',
-      stageResult: (i) => {
-        const r = results.get(i);
-        return r ? parentDigest(r.parent) : undefined;
-      },
-      tempDir: scratchDir,
-      signal: opts.signal,
-    },
+    keys: keyContextFor({ store: opts.store, plan, context, contextDir, memo, sourceDateEpoch: opts.sourceDateEpoch, network: opts.network, tempDir: scratchDir, signal: opts.signal }, results),
     memo,
     exported: exportedStages(plan),
     pendingBlobs: [],

@@ -39,6 +39,25 @@ export interface KeyContext {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * The key context of a build (or of `cache why`'s dry run): `results` holds what each finished
+ * stage ended on, so `--from` and stage bases resolve to that stage's result key.
+ */
+export function keyContextFor(
+  base: Omit<KeyContext, 'stageResult' | 'platform' | 'network'> & { network?: 'host' | 'none' | undefined },
+  results: ReadonlyMap<number, { parent: StepParent }>,
+): KeyContext {
+  return {
+    ...base,
+    platform: base.plan.target.platform,
+    network: base.network ?? 'host',
+    stageResult: (i) => {
+      const r = results.get(i);
+      return r ? parentDigest(r.parent) : undefined;
+    },
+  };
+}
+
 export interface ComputedStepKey extends StepKey {
   /** COPY/ADD from the context: the records hashed (for `cache why`). */
   records?: readonly CopyRecord[];

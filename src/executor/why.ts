@@ -16,7 +16,7 @@ import { loadBaseImage, onbuildTriggers } from './base-image.js';
 import { buildContext, planFor, scratchContainerConfig, withDefaultPath, type BuildOptions } from './build.js';
 import { applyMetadata } from './metadata.js';
 import { fingerprints, missReasons } from './miss-reasons.js';
-import { keyOfStep, parentDigest, type KeyContext } from './step-keys.js';
+import { keyContextFor, keyOfStep } from './step-keys.js';
 import { rm } from 'node:fs/promises';
 import { tempDirIn } from '../cache/store/index.js';
 
@@ -65,21 +65,7 @@ export async function explainCache(opts: WhyOptions): Promise<WhyReport> {
   ]);
   const tempDir = await tempDirIn(store.paths.tmp, 'why');
   const results = new Map<number, { parent: StepParent; scope: StageScope; workdir: string }>();
-  const kc: KeyContext = {
-    store,
-    plan,
-    context,
-    contextDir,
-    memo,
-    platform: plan.target.platform,
-    sourceDateEpoch: opts.sourceDateEpoch,
-    network: opts.network ?? 'host',
-    stageResult: (i) => {
-      const r = results.get(i);
-      return r ? parentDigest(r.parent) : undefined;
-    },
-    tempDir,
-  };
+  const kc = keyContextFor({ store, plan, context, contextDir, memo, sourceDateEpoch: opts.sourceDateEpoch, network: opts.network, tempDir }, results);
   const now: StepRecord[] = [];
   try {
     for (const stage of plan.stages) {

@@ -5,7 +5,7 @@
  * entry in tmp/, which gc removes).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, readdirSync } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, OboxError } from '../../errors.js';
@@ -25,6 +25,16 @@ export function tempName(prefix: string): string {
  */
 export function tempDirIn(tmpDir: string, prefix: string): Promise<string> {
   return mkdtemp(join(tmpDir, `${prefix}-${process.pid}-`));
+}
+
+/** The names in `dir`; none when it does not exist (or is not a directory). Synchronous: one getdents. */
+export function listDirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
+    throw e;
+  }
 }
 
 /** Flush a directory's entries (after creating, renaming or removing something in it). */
