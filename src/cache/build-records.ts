@@ -39,7 +39,7 @@ export interface BuildRecord {
   context: string;
   target?: string;
   createdAt: string;
-  /** Each step's key decided by a lookup ('cache') or not looked up (--no-cache / filter). */
+  /** Built with --no-cache: nothing was looked up. */
   noCache: boolean;
   steps: StepRecord[];
 }

@@ -9,7 +9,7 @@ import { BuildIndex, type BuildCacheEntry, type IndexProblem } from './build-ind
 import { allocated, measureTree } from './disk-usage.js';
 import { laterIso, loadImages } from './inventory.js';
 import { readLayerMeta } from './layer-meta.js';
-import { errnoCode } from './store/atomic.js';
+import { errnoCode, pathExistsSync } from './store/atomic.js';
 import type { Store } from './store/index.js';
 
 export const MIN_KEY_PREFIX = 8;
@@ -77,7 +77,7 @@ export async function inspectEntry(store: Store, keyOrPrefix: string): Promise<E
     const dirPath = store.paths.layer(entry.layer.diffId as never);
     let dirBytes: number | undefined;
     let origin: string | undefined;
-    if (exists(dirPath)) {
+    if (pathExistsSync(dirPath)) {
       const meta = await readLayerMeta(store.paths, entry.layer.diffId).catch(() => undefined);
       origin = meta?.origin;
       dirBytes = meta?.diskBytes ?? measureTree(dirPath).bytes;
@@ -106,13 +106,4 @@ export async function inspectEntry(store: Store, keyOrPrefix: string): Promise<E
     if (parent?.text !== undefined) details.parentText = parent.text;
   }
   return details;
-}
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }

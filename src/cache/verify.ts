@@ -32,7 +32,7 @@ import { readLayerMeta, layerMetaPath, LAYER_META_DIR, type LayerMeta } from './
 import { ensureLayerDir, storedLayer } from './layers.js';
 import { readLiveLeases, withGcLock } from './leases.js';
 import { LINKS_DIR } from './prune.js';
-import { errnoCode, tempName, writeFileAtomic, listDirOrEmpty } from './store/atomic.js';
+import { errnoCode, tempName, writeFileAtomic, listDirOrEmpty, pathExistsSync } from './store/atomic.js';
 import type { Store } from './store/index.js';
 import type { StorePaths } from './store/paths.js';
 
@@ -94,16 +94,6 @@ async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-}
-
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The tar options a layer dir of this origin was written with (epoch aside). */
@@ -180,7 +170,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
     if (got.digest !== digest) badBlobs.set(digest, problem('blob', digest, `content hashes to ${got.digest}`));
     else sizeOf.set(digest, got.size);
   });
-  const goodBlob = (digest: string): boolean => !badBlobs.has(digest) && exists(paths.blob(digest as Digest));
+  const goodBlob = (digest: string): boolean => !badBlobs.has(digest) && pathExistsSync(paths.blob(digest as Digest));
   const goodBlobFor = (diffId: string): KnownBlob | undefined => (blobFor.get(diffId) ?? []).find((b) => goodBlob(b.digest));
 
   // ---- layer dirs ----
@@ -205,11 +195,11 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
         report.notes.push({ kind: 'layer-dir', id: diffId, note: verdict.why });
       } else if (verdict.note) report.notes.push({ kind: 'layer-dir', id: diffId, note: verdict.note });
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT' && !exists(dir)) return; // removed meanwhile
+      if (errnoCode(e) === 'ENOENT' && !pathExistsSync(dir)) return; // removed meanwhile
       badDirs.set(diffId, problem('layer-dir', diffId, `cannot be checked: ${(e as Error).message}`));
     }
   });
-  const goodDir = (diffId: string): boolean => !badDirs.has(diffId) && exists(paths.layer(diffId as Digest));
+  const goodDir = (diffId: string): boolean => !badDirs.has(diffId) && pathExistsSync(paths.layer(diffId as Digest));
 
   // ---- cache entries ----
   type EntryFix = 'remove' | 'forget-blob' | 'correct-size';
@@ -257,7 +247,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
       continue;
     }
     report.checked.links++;
-    if (!exists(target)) dangling.push(name);
+    if (!pathExistsSync(target)) dangling.push(name);
   }
   const danglingNotes = dangling.map((name) => {
     const n: VerifyNote = { kind: 'link', id: `${LINKS_DIR}/${name}`, note: 'points at a dir that is gone' };
@@ -266,7 +256,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
   });
   const orphanMetas = listDirOrEmpty(join(paths.root, LAYER_META_DIR, 'sha256'))
     .map((n) => /^([0-9a-f]{64})\.json$/.exec(n)?.[1])
-    .filter((hex): hex is string => hex !== undefined && !exists(join(layerRoot, hex)));
+    .filter((hex): hex is string => hex !== undefined && !pathExistsSync(join(layerRoot, hex)));
   const metaNotes = orphanMetas.map((hex) => {
     const n: VerifyNote = { kind: 'metadata', id: `sha256:${hex}`, note: 'metadata of a layer dir that is gone' };
     report.notes.push(n);
@@ -348,7 +338,7 @@ export async function verifyStore(store: Store, options: VerifyOptions = {}): Pr
         danglingNotes[i]!.repaired = 'removed';
       }
       for (const [i, hex] of orphanMetas.entries()) {
-        if (exists(join(layerRoot, hex))) continue;
+        if (pathExistsSync(join(layerRoot, hex))) continue;
         await unlink(layerMetaPath(paths, `sha256:${hex}`)).catch(() => undefined);
         metaNotes[i]!.repaired = 'removed';
       }

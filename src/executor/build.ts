@@ -103,8 +103,6 @@ interface BuildState {
   views: Array<{ unmount(): Promise<void> }>;
   /** Layers whose blobs this build wrote (for the "new" size). */
   newBlobs: Set<Layer>;
-  /** Layers this build made → what their cache entries record (undefined: hashed in the background). */
-  freshLayers: Map<Layer, CachedLayer | Hashing>;
   /** Entries in step order; intermediate layers hashed in the background. */
   deferred: DeferredRecords;
   /** Lower dirs of read-only views still mounted (not moved until the views are gone). */
@@ -265,11 +263,12 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
     const hit = entry !== undefined && reused !== undefined;
     let stepCreated = hit ? entry.createdAt : state.created;
     let layer: CachedStepLayer | undefined = hit ? (reused ?? undefined) : undefined;
+    let made: FreshLayer | undefined;
     let cacheMounts: string[] | undefined;
     const historyEntry = (emptyLayer: boolean): HistoryEntry => ({ created: stepCreated, created_by: historyText(ins, cc, step.args), comment: 'obox.containerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) });
     if (ins.kind === 'run') {
       cacheMounts = resolveMounts(ins.mounts).flatMap((m) => (m.type === 'cache' ? [m.id] : []));
-      if (!hit) layer = await fresh(state, await runRunStep(state, step, cc, dirs, id), withBlob);
+      if (!hit) layer = made = await fresh(state, await runRunStep(state, step, cc, dirs, id), withBlob);
       history.push(historyEntry(!layer));
     } else if (ins.kind === 'copy' || ins.kind === 'add') {
       if (!hit) {
@@ -283,7 +282,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
           signal: state.opts.signal,
         };
         const r = await withStepFilesystem(state.fs, dirs, (rootfs) => copyStep(ins, rootfs, ctx));
-        layer = await fresh(state, r.layer, withBlob);
+        layer = made = await fresh(state, r.layer, withBlob);
       }
       history.push(historyEntry(!layer));
     } else if (ins.kind === 'workdir') {
@@ -295,7 +294,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
           const owner = user ? await resolveUser(rootfs, user) : undefined;
           await mkdirAllInRoot(rootfs, wd, owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {});
         });
-        layer = await fresh(state, r.layer, withBlob);
+        layer = made = await fresh(state, r.layer, withBlob);
       }
       history.push(historyEntry(!layer));
     } else if (ins.kind === 'maintainer') {
@@ -338,13 +337,12 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       await state.cache.index.touch(key.key);
     } else {
       state.stats.misses++;
-      const now = new Date().toISOString();
       const newEntry: BuildCacheEntry = {
         key: key.key,
         inputs: key.inputs,
         layer: null,
         createdAt: state.created,
-        lastUsedAt: now,
+        lastUsedAt: new Date().toISOString(),
         containerfile: state.plan.source.file,
         line: ins.location.startLine,
         text,
@@ -353,28 +351,12 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       };
       // An entry that could not be used (its layer is gone), or one --no-cache bypassed, is
       // replaced by what this build made; otherwise the first writer wins.
-      const made = layer ? state.freshLayers.get(layer.layer) : undefined;
-      const mode = cacheOn && entry === undefined ? 'record' : 'update';
-      if (made && 'result' in made) {
-        state.deferred.enqueue(newEntry, mode, made);
-      } else if (mode === 'record' && state.deferred.empty) {
-        newEntry.layer = made ?? null;
-        if ((await state.cache.index.record(key.key, newEntry)) === 'existed') {
-          // A concurrent build recorded this step first. Continue from its result, so the
-          // chain after this step and every image built from it agree with the cache.
-          const winner = await state.cache.index.lookup(key.key);
-          const theirs = winner ? await reuseEntry(state.cache, winner, state.pendingBlobs) : undefined;
-          if (winner && theirs !== undefined) {
-            layer = theirs ?? undefined;
-            const { empty_layer: _mine, ...last } = history[history.length - 1]!;
-            history[history.length - 1] = layer ? { ...last, created: winner.createdAt } : { ...last, created: winner.createdAt, empty_layer: true };
-            stepCreated = winner.createdAt;
-          }
-        }
-      } else {
-        newEntry.layer = made ?? null;
-        state.deferred.enqueue(newEntry, mode);
-        await state.deferred.flush({ wait: false, pinned: state.viewDirs });
+      const winner = await recordMiss(state, newEntry, made, cacheOn && entry === undefined ? 'record' : 'update');
+      if (winner) {
+        layer = winner.layer;
+        stepCreated = winner.createdAt;
+        const { empty_layer: _mine, ...last } = history[history.length - 1]!;
+        history[history.length - 1] = layer ? { ...last, created: stepCreated } : { ...last, created: stepCreated, empty_layer: true };
       }
     }
     if (layer) {
@@ -390,19 +372,41 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
   return { config, layers, dirs, scope: evaluation.final, parent, created };
 }
 
-/** A fresh step layer moved into the store (undefined: the step changed nothing). */
-async function fresh(state: BuildState, step: StepLayer | undefined, withBlob: boolean): Promise<CachedStepLayer | undefined> {
+/** A layer this build made, and what its cache entry will record (a diffID still being hashed, for an intermediate stage). */
+interface FreshLayer extends CachedStepLayer {
+  cached: CachedLayer | Hashing;
+}
+
+/** A fresh step layer, on its way into the store (undefined: the step changed nothing). */
+async function fresh(state: BuildState, step: StepLayer | undefined, withBlob: boolean): Promise<FreshLayer | undefined> {
   if (!step) return undefined;
-  if (!withBlob) {
-    // Only a diffID is needed, and it can wait: hashed while the next steps run.
-    const hashing = state.deferred.hash(step.dir);
-    state.freshLayers.set(step.layer, hashing);
-    return { layer: step.layer, dir: step.dir };
+  // Only a diffID is needed, and it can wait: hashed while the next steps run.
+  if (!withBlob) return { layer: step.layer, dir: step.dir, cached: state.deferred.hash(step.dir) };
+  const { stored, cached } = await storeStepLayer(state.cache, step);
+  state.newBlobs.add(stored.layer);
+  return { ...stored, cached };
+}
+
+/**
+ * Records the entry of a step that ran, in step order (deferred-records.ts). When a concurrent
+ * build recorded the same step first, returns its result to continue from, so the chain after
+ * this step and every image built from it agree with the cache.
+ */
+async function recordMiss(state: BuildState, entry: BuildCacheEntry, made: FreshLayer | undefined, mode: 'record' | 'update'): Promise<{ layer: CachedStepLayer | undefined; createdAt: string } | undefined> {
+  if (made && 'result' in made.cached) {
+    state.deferred.enqueue(entry, mode, made.cached);
+    return undefined;
   }
-  const { stored, cached, newBlob } = await storeStepLayer(state.cache, step, withBlob);
-  if (newBlob) state.newBlobs.add(newBlob);
-  state.freshLayers.set(stored.layer, cached);
-  return stored;
+  entry.layer = made ? (made.cached as CachedLayer) : null;
+  if (mode === 'update' || !state.deferred.empty) {
+    state.deferred.enqueue(entry, mode);
+    await state.deferred.flush({ wait: false, pinned: state.viewDirs });
+    return undefined;
+  }
+  if ((await state.cache.index.record(entry.key, entry)) === 'recorded') return undefined;
+  const winner = await state.cache.index.lookup(entry.key);
+  const theirs = winner ? await reuseEntry(state.cache, winner, state.pendingBlobs) : undefined;
+  return winner && theirs !== undefined ? { layer: theirs ?? undefined, createdAt: winner.createdAt } : undefined;
 }
 
 async function runRunStep(state: BuildState, step: StepContext, cc: ContainerConfig, dirs: string[], id: number) {
@@ -554,7 +558,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     context,
     stepCounter: 0,
     newBlobs: new Set(),
-    freshLayers: new Map(),
     deferred: new DeferredRecords(opts.store, index, layerOptions),
     viewDirs: new Set(),
     views: [],

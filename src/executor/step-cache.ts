@@ -2,13 +2,13 @@
  * The executor's side of the build cache: turn a hit into a usable layer (dir + blob, nothing
  * runs, nothing is copied), and put a freshly made layer where the cache can find it.
  *
- * A step's upper dir becomes the layer dir `layers-v1/<diffID>` right after the step (identical
- * results share one dir), then the index entry is recorded: an entry never points at a dir that
- * is not complete. Layers of stages that reach the image get their gzip blob in the same tar
- * pass that yields the diffID; other stages' layers only get a diffID (one uncompressed tar
- * pass) and a blob later, if ever an image needs one.
+ * A step's upper dir becomes the layer dir `layers-v1/<diffID>` (identical results share one
+ * dir) before its index entry is recorded: an entry never points at a dir that is not complete.
+ * Layers of stages that reach the image get their gzip blob in the same tar pass that yields the
+ * diffID; other stages' layers only get a diffID (deferred-records.ts) and a blob later, if ever
+ * an image needs one.
  */
-import { adoptLayerDir, diffIdOfDirectory, ensureLayerDir, layerFromDirectory, storedLayer, type CommittedLayer } from '../cache/layers.js';
+import { adoptLayerDir, ensureLayerDir, layerFromDirectory, storedLayer, type CommittedLayer } from '../cache/layers.js';
 import type { BuildCacheEntry, BuildIndex, CachedLayer } from '../cache/build-index.js';
 import type { Lease } from '../cache/leases.js';
 import type { Store } from '../cache/store/index.js';
@@ -61,19 +61,15 @@ async function blobOf(store: Store, cached: CachedLayer): Promise<Layer | undefi
 }
 
 /**
- * Moves a step's fresh layer into the store. `withBlob`: write its gzip blob now (its stage
- * reaches the image). Returns the layer as stored and what the cache entry records.
+ * Moves the fresh layer of a stage that reaches the image into the store, with its gzip blob
+ * written in the same tar pass that yields its diffID. Returns the layer as stored and what the
+ * cache entry records. (Other stages' layers are hashed in the background: deferred-records.ts.)
  */
-export async function storeStepLayer(ctx: StepCacheContext, step: StepLayer, withBlob: boolean): Promise<{ stored: CachedStepLayer; cached: CachedLayer; newBlob: Layer | undefined }> {
-  if (withBlob) {
-    const c = await step.layer.committed();
-    const dir = await adoptLayerDir(ctx.store, c.diffId, step.dir, { alreadySynced: true, origin: 'build', sourceDateEpoch: ctx.layerOptions.sourceDateEpoch });
-    const mediaType = await c.layer.mediaType();
-    return { stored: { layer: c.layer, dir }, cached: { diffId: c.diffId, digest: c.digest, size: c.size, mediaType }, newBlob: c.layer };
-  }
-  const { diffId } = await diffIdOfDirectory(step.dir, ctx.layerOptions);
-  const dir = await adoptLayerDir(ctx.store, diffId, step.dir, { alreadySynced: true, origin: 'build', sourceDateEpoch: ctx.layerOptions.sourceDateEpoch });
-  return { stored: { layer: layerFromDirectory(ctx.store, dir, ctx.layerOptions), dir }, cached: { diffId }, newBlob: undefined };
+export async function storeStepLayer(ctx: StepCacheContext, step: StepLayer): Promise<{ stored: CachedStepLayer; cached: CachedLayer }> {
+  const c = await step.layer.committed();
+  const dir = await adoptLayerDir(ctx.store, c.diffId, step.dir, { alreadySynced: true, origin: 'build', sourceDateEpoch: ctx.layerOptions.sourceDateEpoch });
+  const mediaType = await c.layer.mediaType();
+  return { stored: { layer: c.layer, dir }, cached: { diffId: c.diffId, digest: c.digest, size: c.size, mediaType } };
 }
 
 /** After an image was stored: entries whose layer got its blob only now learn it. */

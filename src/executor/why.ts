@@ -4,7 +4,7 @@
  * "Now" is a dry run: every step's key is computed exactly as the build computes it (the same
  * keyOfStep), looked up, and nothing runs, mounts or is written.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildIndex, type BuildCacheEntry } from '../cache/build-index.js';
 import { readBuildRecord, type StepRecord } from '../cache/build-records.js';
@@ -17,7 +17,6 @@ import { buildContext, planFor, scratchContainerConfig, withDefaultPath, type Bu
 import { applyMetadata } from './metadata.js';
 import { fingerprints, missReasons } from './miss-reasons.js';
 import { keyContextFor, keyOfStep } from './step-keys.js';
-import { rm } from 'node:fs/promises';
 import { tempDirIn } from '../cache/store/index.js';
 
 export type WhyOptions = Pick<BuildOptions, 'store' | 'containerfile' | 'contextDir' | 'buildArgs' | 'target' | 'platform' | 'network' | 'sourceDateEpoch' | 'onEvent'>;

@@ -5,7 +5,7 @@
  * entry in tmp/, which gc removes).
  */
 import { randomBytes } from 'node:crypto';
-import { constants, readdirSync } from 'node:fs';
+import { constants, lstatSync, readdirSync } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, OboxError } from '../../errors.js';
@@ -25,6 +25,15 @@ export function tempName(prefix: string): string {
  */
 export function tempDirIn(tmpDir: string, prefix: string): Promise<string> {
   return mkdtemp(join(tmpDir, `${prefix}-${process.pid}-`));
+}
+
+/** Whether something (a dangling symlink included) is at `p`; false on any error. Synchronous: one lstat. */
+export function pathExistsSync(p: string): boolean {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The names in `dir`; none when it does not exist (or is not a directory). Synchronous: one getdents. */

@@ -8,13 +8,17 @@ import { readStdin } from '../stdin.js';
 import { openStore } from '../store.js';
 import { sourceDateEpoch } from '../env.js';
 
-interface BuildFlags {
+/** The flags that take part in a build's cache keys, as `build` and `cache why` both read them. */
+export interface KeyedBuildFlags {
   file?: string;
-  tag: string[];
   buildArg: string[];
   target?: string;
-  network: 'host' | 'none';
   platform?: string;
+  network: 'host' | 'none';
+}
+
+interface BuildFlags extends KeyedBuildFlags {
+  tag: string[];
   cache: boolean;
   /** `--no-cache-filter` (commander names it after the option without its `no-`). */
   cacheFilter: string[];
@@ -57,6 +61,27 @@ function secrets(items: string[]): Map<string, string> {
   return out;
 }
 
+/**
+ * The Containerfile, store and key-deciding options of a build: one reading for `build` and
+ * `cache why`, so why's dry run computes exactly the keys the build would.
+ */
+export async function keyedBuildInputs(flags: KeyedBuildFlags, context: string, cmd: Command) {
+  const { readContainerfile } = await import('../../containerfile/locate.js');
+  const source = await readContainerfile({ file: flags.file, contextDir: context, readStdin });
+  const store = await openStore(cmd);
+  const sde = sourceDateEpoch();
+  return {
+    store,
+    containerfile: { text: source.text, display: source.display, path: source.path },
+    contextDir: context,
+    buildArgs: keyValue(flags.buildArg, '--build-arg', true),
+    ...(flags.target !== undefined ? { target: flags.target } : {}),
+    ...(flags.platform ? { platform: flags.platform } : {}),
+    network: flags.network,
+    ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+  };
+}
+
 export function registerBuild(program: Command): void {
   program
     .command('build')
@@ -78,31 +103,19 @@ export function registerBuild(program: Command): void {
     .option('-q, --quiet', 'print only the image ID')
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'tty', 'plain']).default('auto'))
     .action(async (context: string, flags: BuildFlags, cmd: Command) => {
-      const [{ readContainerfile }, { build }, { writeOutputs, parseOutputSpec }] = await Promise.all([
-        import('../../containerfile/locate.js'),
-        import('../../executor/build.js'),
-        import('../outputs.js'),
-      ]);
+      const [{ build }, { writeOutputs, parseOutputSpec }] = await Promise.all([import('../../executor/build.js'), import('../outputs.js')]);
       const outputs = flags.output.map(parseOutputSpec);
-      const source = await readContainerfile({ file: flags.file, contextDir: context, readStdin });
-      const store = await openStore(cmd);
+      const keyed = await keyedBuildInputs(flags, context, cmd);
+      const sde = keyed.sourceDateEpoch;
       const onEvent = createProgress(flags.quiet ? 'quiet' : flags.progress);
-      const sde = sourceDateEpoch();
       const result = await build({
-        store,
-        containerfile: { text: source.text, display: source.display, path: source.path },
-        contextDir: context,
-        buildArgs: keyValue(flags.buildArg, '--build-arg', true),
-        ...(flags.target !== undefined ? { target: flags.target } : {}),
-        network: flags.network,
-        ...(flags.platform ? { platform: flags.platform } : {}),
+        ...keyed,
         labels: Object.fromEntries(keyValue(flags.label, '--label', false)),
         tags: flags.tag,
         secrets: secrets(flags.secret),
         ...(flags.runtime ? { runtime: flags.runtime } : {}),
         signal: interruptSignal,
         onEvent,
-        ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
         noCache: !flags.cache,
         noCacheStages: flags.cacheFilter,
       });

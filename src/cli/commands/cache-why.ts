@@ -1,16 +1,8 @@
 /** `obox cache why`: the last build of a Containerfile step by step, and what a build would do now. */
 import { Option, type Command } from 'commander';
-import { readStdin } from '../stdin.js';
-import { openStore } from '../store.js';
-import { sourceDateEpoch } from '../env.js';
-import { keyValue } from './build.js';
+import { keyedBuildInputs, type KeyedBuildFlags } from './build.js';
 
-interface WhyFlags {
-  file?: string;
-  buildArg: string[];
-  target?: string;
-  platform?: string;
-  network: 'host' | 'none';
+interface WhyFlags extends KeyedBuildFlags {
   format: 'table' | 'json';
 }
 
@@ -53,20 +45,10 @@ export function registerCacheWhy(cache: Command): void {
     .addOption(new Option('--network <mode>', 'RUN network, as for build').choices(['host', 'none']).default('host'))
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (context: string, flags: WhyFlags, cmd: Command) => {
-      const [{ readContainerfile }, { explainCache }] = await Promise.all([import('../../containerfile/locate.js'), import('../../executor/why.js')]);
-      const source = await readContainerfile({ file: flags.file, contextDir: context, readStdin });
-      const store = await openStore(cmd);
-      const sde = sourceDateEpoch();
-      const report = await explainCache({
-        store,
-        containerfile: { text: source.text, display: source.display, path: source.path },
-        contextDir: context,
-        buildArgs: keyValue(flags.buildArg, '--build-arg', true),
-        ...(flags.target !== undefined ? { target: flags.target } : {}),
-        ...(flags.platform ? { platform: flags.platform } : {}),
-        network: flags.network,
-        ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
-      });
+      const { explainCache } = await import('../../executor/why.js');
+      const keyed = await keyedBuildInputs(flags, context, cmd);
+      const source = keyed.containerfile;
+      const report = await explainCache(keyed);
       if (flags.format === 'json') {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
