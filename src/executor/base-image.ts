@@ -5,7 +5,7 @@ import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
 import type { Image } from '../image/index.js';
 import { parseInstructions, type Instruction } from '../instructions/index.js';
-import type { BuildPlan, PlannedStage } from '../plan/index.js';
+import { evaluateStage, type BuildPlan, type PlannedStage, type StageBase, type StageEvaluation } from '../plan/index.js';
 
 export interface BaseEnv {
   store: Store;
@@ -76,3 +76,14 @@ export function onbuildTriggers(texts: readonly string[], base: string): Instruc
   return parsed.stages[0]!.instructions;
 }
 
+
+/**
+ * A stage's steps as the build runs them and `cache why` keys them: the base image's ONBUILD
+ * triggers first, then the stage's own instructions, evaluated from the base's scope; FROM left out.
+ */
+export function stageSteps(plan: BuildPlan, stage: PlannedStage, onBuild: readonly string[], baseDisplay: string, baseScope: StageBase): StageEvaluation {
+  const triggers = onbuildTriggers(onBuild, baseDisplay);
+  const withTriggers = triggers.length > 0 ? { ...stage, stage: { ...stage.stage, instructions: [...triggers, ...stage.stage.instructions] } } : stage;
+  const evaluation = evaluateStage(plan, withTriggers, baseScope);
+  return { ...evaluation, steps: evaluation.steps.filter((s) => s.expanded.kind !== 'from') };
+}

@@ -9,7 +9,7 @@ import { ensureLayerDir } from '../cache/layers.js';
 import { tempDirIn, type Store } from '../cache/store/index.js';
 import { BuildIndex, type BuildCacheEntry, type CachedLayer } from '../cache/build-index.js';
 import { readBuildRecord, writeBuildRecord, type BuildRecord, type StepRecord } from '../cache/build-records.js';
-import { fingerprints, missReasons } from './miss-reasons.js';
+import { stepRecord } from './miss-reasons.js';
 import { loadHashMemo, type PersistentHashMemo } from '../cache/hash-memo.js';
 import { Lease } from '../cache/leases.js';
 import type { StepParent } from '../cache/step-key.js';
@@ -19,7 +19,7 @@ import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
 import { composeImage, emptyConfig, normalizeReference, type ContainerConfig, type HistoryEntry, type Image, type ImageConfig, type Layer } from '../image/index.js';
 import { parseInstructions, resolveMounts, type Instruction } from '../instructions/index.js';
-import { DEFAULT_PATH, evaluateStage, formatPlatform, hostPlatform, parsePlatform, planBuild, type BuildPlan, type PlannedStage, type StageScope, type StepContext } from '../plan/index.js';
+import { DEFAULT_PATH, formatPlatform, hostPlatform, parsePlatform, planBuild, type BuildPlan, type PlannedStage, type StageScope, type StepContext } from '../plan/index.js';
 import type { BuildEventSink } from './events.js';
 import { registerCleanup } from './cleanup.js';
 import { applyMetadata, historyText, type StageFlags } from './metadata.js';
@@ -28,7 +28,7 @@ import { mountOverlay } from './overlay/index.js';
 import { prepareRunMounts, runArgv } from './run-step.js';
 import { withStepFilesystem, type StepFsContext, type StepLayer } from './step-fs.js';
 import { copyStep, type CopyStepContext } from './copy-step.js';
-import { loadBaseImage, onbuildTriggers } from './base-image.js';
+import { loadBaseImage, stageSteps } from './base-image.js';
 import { recoverAbandoned } from './recover.js';
 import { DeferredRecords, type Hashing } from './deferred-records.js';
 import { contextSource, type SourceTree } from './copy/index.js';
@@ -229,11 +229,9 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
   const flags: StageFlags = { cmdSet: false };
   const baseScope = base.parentScope ? { parent: base.parentScope } : { imageEnv: cc.Env ?? [] };
   // The base's ONBUILD triggers run first, then are cleared from this image (as BuildKit does).
-  const triggers = onbuildTriggers(cc.OnBuild ?? [], base.display);
+  const evaluation = stageSteps(state.plan, stage, cc.OnBuild ?? [], base.display, baseScope);
   if (cc.OnBuild && cc.OnBuild.length > 0) cc = { ...cc, OnBuild: undefined };
-  const withTriggers = triggers.length > 0 ? { ...stage, stage: { ...stage.stage, instructions: [...triggers, ...stage.stage.instructions] } } : stage;
-  const evaluation = evaluateStage(state.plan, withTriggers, baseScope);
-  const steps = evaluation.steps.filter((s) => s.expanded.kind !== 'from');
+  const steps = evaluation.steps;
   const cacheOn = stageUsesCache(state, stage);
   const withBlob = state.exported.has(stage.index);
   let parent = base.parent;
@@ -305,32 +303,20 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       if (next) cc = next;
       history.push(historyEntry(true));
     }
-    const sources = fingerprints(key);
-    const record: StepRecord = {
-      stage: stage.displayName,
-      step: i + 1,
+    const record = stepRecord({
+      plan: state.plan,
+      previous: state.previous,
+      noCache: state.opts.noCache === true,
+      stage,
+      position: i + 1,
       line: ins.location.startLine,
+      key,
       text,
-      key: key.key,
-      inputs: key.inputs,
       hit,
-      reasons: hit
-        ? []
-        : missReasons({
-            plan: state.plan,
-            previous: state.previous,
-            noCache: state.opts.noCache === true,
-            stage,
-            position: i + 1,
-            key,
-            text,
-            sources,
-            previousStep,
-            cacheOn,
-            entryFound: entry !== undefined,
-          }),
-      ...(sources ? { sources } : {}),
-    };
+      previousStep,
+      cacheOn,
+      entryFound: entry !== undefined,
+    });
     state.record.push(record);
     if (hit) {
       state.stats.hits++;

@@ -54,3 +54,19 @@ export function missReasons(m: MissContext): string[] {
   );
   return reasons.length > 0 ? reasons : ['same inputs as the last build, but no cache entry (pruned, or that build failed before this step)'];
 }
+
+/** A step as the build record keeps it: its key, inputs, hit or miss, and why it missed. */
+export function stepRecord(m: Omit<MissContext, 'sources'> & { hit: boolean; line: number }): StepRecord {
+  const sources = fingerprints(m.key);
+  return {
+    stage: m.stage.displayName,
+    step: m.position,
+    line: m.line,
+    text: m.text,
+    key: m.key.key,
+    inputs: m.key.inputs,
+    hit: m.hit,
+    reasons: m.hit ? [] : missReasons({ ...m, sources }),
+    ...(sources ? { sources } : {}),
+  };
+}

@@ -11,11 +11,11 @@ import { readBuildRecord, type StepRecord } from '../cache/build-records.js';
 import { loadHashMemo } from '../cache/hash-memo.js';
 import type { StepParent } from '../cache/step-key.js';
 import { Digest, type ContainerConfig } from '../image/index.js';
-import { evaluateStage, type StageScope } from '../plan/index.js';
-import { loadBaseImage, onbuildTriggers } from './base-image.js';
+import type { StageScope } from '../plan/index.js';
+import { loadBaseImage, stageSteps } from './base-image.js';
 import { buildContext, planFor, scratchContainerConfig, withDefaultPath, type BuildOptions } from './build.js';
 import { applyMetadata } from './metadata.js';
-import { fingerprints, missReasons } from './miss-reasons.js';
+import { stepRecord } from './miss-reasons.js';
 import { keyContextFor, keyOfStep } from './step-keys.js';
 import { tempDirIn } from '../cache/store/index.js';
 
@@ -92,33 +92,31 @@ export async function explainCache(opts: WhyOptions): Promise<WhyReport> {
         baseScope = { imageEnv: cc.Env ?? [] };
         display = base.ref;
       }
-      const triggers = onbuildTriggers(cc.OnBuild ?? [], display);
-      const withTriggers = triggers.length > 0 ? { ...stage, stage: { ...stage.stage, instructions: [...triggers, ...stage.stage.instructions] } } : stage;
-      const evaluation = evaluateStage(plan, withTriggers, baseScope);
+      const evaluation = stageSteps(plan, stage, cc.OnBuild ?? [], display, baseScope);
       const flags = { cmdSet: false };
       let previousStep: StepRecord | undefined;
-      let position = 0;
-      for (const step of evaluation.steps) {
+      for (const [i, step] of evaluation.steps.entries()) {
         const ins = step.expanded;
-        if (ins.kind === 'from') continue;
-        position++;
+        const position = i + 1;
         if (ins.kind === 'arg') continue;
         const key = await keyOfStep(kc, step, parent, cc.WorkingDir || '/');
         if (ins.kind === 'workdir') cc = applyMetadata(cc, ins, flags)!;
         const entry = await index.lookup(key.key);
         const hit = await usable(store, entry);
-        const text = ins.original.trim();
-        const sources = fingerprints(key);
-        const record: StepRecord = {
-          stage: stage.displayName,
-          step: position,
+        const record = stepRecord({
+          plan,
+          previous,
+          noCache: false,
+          stage,
+          position,
           line: ins.location.startLine,
-          text,
-          key: key.key,
-          inputs: key.inputs,
+          key,
+          text: ins.original.trim(),
           hit,
-          reasons: hit ? [] : missReasons({ plan, previous, noCache: false, stage, position, key, text, sources, previousStep, cacheOn: true, entryFound: entry !== undefined }),
-        };
+          previousStep,
+          cacheOn: true,
+          entryFound: entry !== undefined,
+        });
         now.push(record);
         previousStep = record;
         parent = { kind: 'step', key: key.key };
