@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { obox, repoRoot } from '../helpers/cli.js';
 import { DOCKERD_TOOLS, mountsUnder, startDockerd, type Dockerd } from '../helpers/dockerd.js';
+import { writeContext } from '../helpers/context.js';
 import { requires } from '../helpers/requirements.js';
 import { BUSYBOX_ROOTFS_TOOLS, makeBusyboxRootfs } from '../infra/rootfs.js';
 
@@ -21,16 +22,7 @@ describe.skipIf(!ok)('obox build end to end (dockerd + BuildKit oracle)', () => 
   let dockerd: Dockerd;
   const run = (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) => obox(['--root', root, ...args], opts);
 
-  function context(name: string, containerfile: string, files: Record<string, string> = {}): string {
-    const dir = path.join(tmp, name);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'Containerfile'), containerfile);
-    for (const [f, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      writeFileSync(path.join(dir, f), text);
-    }
-    return dir;
-  }
+  const context = (name: string, containerfile: string, files: Record<string, string> = {}): string => writeContext(tmp, name, containerfile, files);
 
   /** Builds with obox, loads into docker as obox-NAME; builds with BuildKit as bk-NAME. */
   async function buildBoth(name: string, dir: string, extra: string[] = []): Promise<void> {

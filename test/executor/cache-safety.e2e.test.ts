@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { obox, repoRoot } from '../helpers/cli.js';
 import { mountsUnder } from '../helpers/dockerd.js';
+import { writeContext } from '../helpers/context.js';
 import { requires } from '../helpers/requirements.js';
 import { BUSYBOX_ROOTFS_TOOLS, makeBusyboxRootfs } from '../infra/rootfs.js';
 
@@ -50,16 +51,7 @@ describe.skipIf(!ok)('build cache safety', () => {
   let tmp: string;
   let rootfs: string;
 
-  function context(name: string, containerfile: string, files: Record<string, string> = {}): string {
-    const dir = path.join(tmp, name);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'Containerfile'), containerfile);
-    for (const [f, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      writeFileSync(path.join(dir, f), text);
-    }
-    return dir;
-  }
+  const context = (name: string, containerfile: string, files: Record<string, string> = {}): string => writeContext(tmp, name, containerfile, files);
 
   function newStore(name: string): string {
     const root = path.join(tmp, name);

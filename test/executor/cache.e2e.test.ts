@@ -3,12 +3,13 @@
  * nothing, a no-op rebuild reads no context file and gives the same image, a changed input
  * misses exactly from its step on, and `obox cache why` names the input that changed.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { obox } from '../helpers/cli.js';
 import { mountsUnder } from '../helpers/dockerd.js';
+import { writeContext } from '../helpers/context.js';
 import { requires } from '../helpers/requirements.js';
 import { BUSYBOX_ROOTFS_TOOLS, makeBusyboxRootfs } from '../infra/rootfs.js';
 
@@ -34,16 +35,7 @@ describe.skipIf(!ok)('build cache end to end', () => {
   let root: string;
   const run = (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) => obox(['--root', root, ...args], opts);
 
-  function context(name: string, containerfile: string, files: Record<string, string> = {}): string {
-    const dir = path.join(tmp, name);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'Containerfile'), containerfile);
-    for (const [f, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      writeFileSync(path.join(dir, f), text);
-    }
-    return dir;
-  }
+  const context = (name: string, containerfile: string, files: Record<string, string> = {}): string => writeContext(tmp, name, containerfile, files);
 
   /** Builds with plain progress; returns each step's status line in order ('CACHED' or 'DONE'). */
   function build(dir: string, extra: string[] = [], env?: NodeJS.ProcessEnv): { id: string; statuses: string[]; stderr: string } {
