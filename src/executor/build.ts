@@ -13,8 +13,8 @@ import { stepRecord } from './miss-reasons.js';
 import { loadHashMemo, type PersistentHashMemo } from '../cache/hash-memo.js';
 import { Lease } from '../cache/leases.js';
 import type { StepParent } from '../cache/step-key.js';
-import { keyContextFor, keyOfStep, type KeyContext } from './step-keys.js';
-import { recordPendingBlobs, reuseEntry, storeStepLayer, type CachedStepLayer, type PendingBlob, type StepCacheContext } from './step-cache.js';
+import { keyContextFor, stageKeys, type KeyContext } from './step-keys.js';
+import { holdEntries, recordPendingBlobs, reuseEntry, storeStepLayer, type CachedStepLayer, type PendingBlob, type StepCacheContext } from './step-cache.js';
 import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
 import { composeImage, emptyConfig, normalizeReference, type ContainerConfig, type HistoryEntry, type Image, type ImageConfig, type Layer } from '../image/index.js';
@@ -233,6 +233,11 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
   if (cc.OnBuild && cc.OnBuild.length > 0) cc = { ...cc, OnBuild: undefined };
   const steps = evaluation.steps;
   const cacheOn = stageUsesCache(state, stage);
+  // Keys depend only on inputs: all of the stage's are known before it runs, so its hits are
+  // looked up and held against prune in one go.
+  const { keys } = await stageKeys(state.keys, steps, base.parent, cc);
+  const entries = cacheOn ? await Promise.all(keys.map((k) => (k ? state.cache.index.lookup(k.key) : undefined))) : [];
+  await holdEntries(state.cache, entries);
   const withBlob = state.exported.has(stage.index);
   let parent = base.parent;
   let created = base.created;
@@ -254,10 +259,10 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
     // A step boundary: intermediate layers hashed meanwhile move into the store now.
     await state.deferred.flush({ wait: false, pinned: state.viewDirs });
     for (const [j, d] of dirs.entries()) dirs[j] = state.deferred.pathOf(d);
-    const key = await keyOfStep(state.keys, step, parent, cc.WorkingDir || '/');
-    const entry = cacheOn ? await state.cache.index.lookup(key.key) : undefined;
+    const key = keys[i]!;
+    const entry = entries[i];
     let reused: CachedStepLayer | null | undefined;
-    if (entry) reused = await reuseEntry(state.cache, entry, state.pendingBlobs);
+    if (entry) reused = await reuseEntry(state.cache, entry, state.pendingBlobs, true);
     const hit = entry !== undefined && reused !== undefined;
     let stepCreated = hit ? entry.createdAt : state.created;
     let layer: CachedStepLayer | undefined = hit ? (reused ?? undefined) : undefined;

@@ -34,12 +34,24 @@ export interface StepCacheContext {
   layerOptions: WriteLayerOptions;
 }
 
+/** Holds (against prune) what these entries use: one lease write for a whole stage's hits. */
+export async function holdEntries(ctx: StepCacheContext, entries: ReadonlyArray<BuildCacheEntry | undefined>): Promise<void> {
+  const found = entries.filter((e): e is BuildCacheEntry => e !== undefined);
+  if (found.length === 0) return;
+  await ctx.lease.hold({
+    keys: found.map((e) => e.key),
+    diffIds: found.flatMap((e) => (e.layer ? [e.layer.diffId] : [])),
+    digests: found.flatMap((e) => (e.layer?.digest ? [e.layer.digest] : [])),
+  });
+}
+
 /**
  * The layer of a hit entry: null for a step without a layer; undefined when the entry cannot be
- * used (its layer dir and blob are both gone), which makes the step a miss.
+ * used (its layer dir and blob are both gone), which makes the step a miss. `held`: the caller
+ * has already held the entry (holdEntries); else it is held here, before anything is checked.
  */
-export async function reuseEntry(ctx: StepCacheContext, entry: BuildCacheEntry, pending: PendingBlob[]): Promise<CachedStepLayer | null | undefined> {
-  await ctx.lease.hold({ keys: [entry.key], ...(entry.layer ? { diffIds: [entry.layer.diffId], digests: entry.layer.digest ? [entry.layer.digest] : [] } : {}) });
+export async function reuseEntry(ctx: StepCacheContext, entry: BuildCacheEntry, pending: PendingBlob[], held = false): Promise<CachedStepLayer | null | undefined> {
+  if (!held) await holdEntries(ctx, [entry]);
   if (entry.layer === null) return null;
   const diffId = Digest.parse(entry.layer.diffId);
   const blob = await blobOf(ctx.store, entry.layer);

@@ -18,6 +18,8 @@ import type { Store } from '../cache/store/index.js';
 import { ErrorCodes, OboxError } from '../errors.js';
 import { canonicalInstruction, resolveMounts, type Instruction } from '../instructions/index.js';
 import type { BuildPlan, StepContext } from '../plan/index.js';
+import type { ContainerConfig } from '../image/index.js';
+import { applyMetadata } from './metadata.js';
 import { copyRequestFrom, digestCopySources, rootfsSource, type CopyRecord, type FileHashMemo, type SourceTree } from './copy/index.js';
 
 /** What `--from=scratch` and a `FROM scratch` stage with no steps stand for. */
@@ -138,4 +140,34 @@ export async function keyOfStep(kc: KeyContext, step: StepContext, parent: StepP
     sourceDateEpoch: kc.sourceDateEpoch,
   });
   return records ? { ...key, records } : key;
+}
+
+/**
+ * The keys of a stage's steps, in order, before any of them runs (a key depends only on inputs):
+ * undefined for ARG, which is no link of the chain. `config` is the container config the stage
+ * starts from; only its working dir matters (COPY resolves relative destinations against it),
+ * so WORKDIR steps are applied along the way (the stage's final one is returned). The build
+ * looks all of them up and holds its hits at once; `cache why` uses the same walk.
+ */
+export async function stageKeys(
+  kc: KeyContext,
+  steps: readonly StepContext[],
+  parent: StepParent,
+  config: ContainerConfig,
+): Promise<{ keys: Array<ComputedStepKey | undefined>; workdir: string }> {
+  const out: Array<ComputedStepKey | undefined> = [];
+  let cc: ContainerConfig = { WorkingDir: config.WorkingDir };
+  const flags = { cmdSet: false };
+  for (const step of steps) {
+    const ins = step.expanded;
+    if (ins.kind === 'arg') {
+      out.push(undefined);
+      continue;
+    }
+    const key = await keyOfStep(kc, step, parent, cc.WorkingDir || '/');
+    if (ins.kind === 'workdir') cc = applyMetadata(cc, ins, flags) ?? cc;
+    out.push(key);
+    parent = { kind: 'step', key: key.key };
+  }
+  return { keys: out, workdir: cc.WorkingDir || '/' };
 }

@@ -14,9 +14,8 @@ import { Digest, type ContainerConfig } from '../image/index.js';
 import type { StageScope } from '../plan/index.js';
 import { loadBaseImage, stageSteps } from './base-image.js';
 import { buildContext, planFor, scratchContainerConfig, withDefaultPath, type BuildOptions } from './build.js';
-import { applyMetadata } from './metadata.js';
 import { stepRecord } from './miss-reasons.js';
-import { keyContextFor, keyOfStep } from './step-keys.js';
+import { keyContextFor, stageKeys } from './step-keys.js';
 import { tempDirIn } from '../cache/store/index.js';
 
 export type WhyOptions = Pick<BuildOptions, 'store' | 'containerfile' | 'contextDir' | 'buildArgs' | 'target' | 'platform' | 'network' | 'sourceDateEpoch' | 'onEvent'>;
@@ -93,26 +92,22 @@ export async function explainCache(opts: WhyOptions): Promise<WhyReport> {
         display = base.ref;
       }
       const evaluation = stageSteps(plan, stage, cc.OnBuild ?? [], display, baseScope);
-      const flags = { cmdSet: false };
+      const { keys, workdir } = await stageKeys(kc, evaluation.steps, parent, cc);
       let previousStep: StepRecord | undefined;
       for (const [i, step] of evaluation.steps.entries()) {
-        const ins = step.expanded;
-        const position = i + 1;
-        if (ins.kind === 'arg') continue;
-        const key = await keyOfStep(kc, step, parent, cc.WorkingDir || '/');
-        if (ins.kind === 'workdir') cc = applyMetadata(cc, ins, flags)!;
+        const key = keys[i];
+        if (key === undefined) continue; // ARG
         const entry = await index.lookup(key.key);
-        const hit = await usable(store, entry);
         const record = stepRecord({
           plan,
           previous,
           noCache: false,
           stage,
-          position,
-          line: ins.location.startLine,
+          position: i + 1,
+          line: step.expanded.location.startLine,
           key,
-          text: ins.original.trim(),
-          hit,
+          text: step.expanded.original.trim(),
+          hit: await usable(store, entry),
           previousStep,
           cacheOn: true,
           entryFound: entry !== undefined,
@@ -121,7 +116,7 @@ export async function explainCache(opts: WhyOptions): Promise<WhyReport> {
         previousStep = record;
         parent = { kind: 'step', key: key.key };
       }
-      results.set(stage.index, { parent, scope: evaluation.final, workdir: cc.WorkingDir || '/' });
+      results.set(stage.index, { parent, scope: evaluation.final, workdir });
     }
   } finally {
     await rm(tempDir, { recursive: true, force: true });
