@@ -44,3 +44,16 @@ if (r.status !== 0) {
   console.error(`build-native: node-gyp failed (exit ${r.status ?? r.signal})`);
   process.exit(r.status ?? 1);
 }
+
+// The launcher behind bin/obox (native/launcher/obox-launch.c): a plain C program, built after
+// node-gyp (whose `rebuild` empties native/build/).
+const cc = process.env.CC || 'cc';
+const launcher = spawnSync(
+  cc,
+  ['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-o', join(nativeDir, 'build', 'obox-launch'), join(nativeDir, 'launcher', 'obox-launch.c')],
+  { stdio: 'inherit' },
+);
+if (launcher.status !== 0) {
+  console.error(`build-native: ${cc} failed to build the launcher (exit ${launcher.status ?? launcher.signal})`);
+  process.exit(launcher.status ?? 1);
+}

@@ -21,9 +21,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "demo: making a Debian bookworm minbase root filesystem (mmdebstrap)"
 bash native-scripts/make-rootfs-debian.sh "$work/debian.tar"
-./bin/obox.js import "$work/debian.tar" -t debian-minbase:bookworm >/dev/null
+./bin/obox import "$work/debian.tar" -t debian-minbase:bookworm >/dev/null
 echo "demo: building containerfiles/examples/c-static.Containerfile"
-./bin/obox.js build --progress plain \
+./bin/obox build --progress plain \
   -f containerfiles/examples/c-static.Containerfile \
   -t hello-obox:latest -o "type=docker,dest=$out" containerfiles/examples
 echo "demo: wrote $out"

@@ -13,6 +13,8 @@ import type { StepKeyInputs } from './step-key.js';
 
 const FORMAT = 'obox-build-record-v1';
 export const BUILD_RECORDS_DIR = 'cache-v1/builds';
+/** The launcher's replay records (native/launcher/obox-launch.c, src/cli/replay.ts). */
+export const REPLAY_DIR = 'cache-v1/replay';
 /** Per-file fingerprints kept per COPY step, at most (beyond that `why` says "sources changed"). */
 export const MAX_SOURCE_FILES = 50_000;
 
@@ -48,14 +50,15 @@ export function buildRecordId(containerfile: string, context: string): string {
   return createHash('sha256').update(`${containerfile}\0${context}`).digest('hex');
 }
 
-function recordPath(paths: StorePaths, containerfile: string, context: string): string {
+/** Where the record of this Containerfile and context is kept. */
+export function buildRecordPath(paths: StorePaths, containerfile: string, context: string): string {
   return join(paths.root, BUILD_RECORDS_DIR, `${buildRecordId(containerfile, context)}.json`);
 }
 
 export async function readBuildRecord(paths: StorePaths, containerfile: string, context: string): Promise<BuildRecord | undefined> {
   let text: string;
   try {
-    text = await readFile(recordPath(paths, containerfile, context), 'utf8');
+    text = await readFile(buildRecordPath(paths, containerfile, context), 'utf8');
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
     throw e;
@@ -71,5 +74,5 @@ export async function readBuildRecord(paths: StorePaths, containerfile: string, 
 
 export async function writeBuildRecord(paths: StorePaths, record: BuildRecord): Promise<void> {
   await mkdir(join(paths.root, BUILD_RECORDS_DIR), { recursive: true });
-  await writeFileAtomic(recordPath(paths, record.containerfile, record.context), `${JSON.stringify({ format: FORMAT, ...record })}\n`, paths.tmp);
+  await writeFileAtomic(buildRecordPath(paths, record.containerfile, record.context), `${JSON.stringify({ format: FORMAT, ...record })}\n`, paths.tmp);
 }

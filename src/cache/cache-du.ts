@@ -8,7 +8,7 @@
  *   cache index      cache-v1/ but for builds/ and leases/ (entry files, usage-v1.json)
  *   layer metadata   layer-meta-v1/
  *   cache mounts     cache-mounts-v1/ (RUN --mount=type=cache)
- *   build records    cache-v1/builds/ (what `cache why` reads)
+ *   build records    cache-v1/builds/ (what `cache why` reads), cache-v1/replay/ (the launcher's)
  *   tmp              tmp/ (work in progress, and what crashed processes left)
  *   other            the rest: index.json, oci-layout, locks, leases, links-v1, run-v1, …
  *
@@ -21,6 +21,7 @@ import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { abandonedTmpItems } from './tmp-items.js';
 import { CACHE_DIR } from './build-index.js';
+import { REPLAY_DIR } from './build-records.js';
 import { allocated, measureTree } from './disk-usage.js';
 import { CACHE_MOUNTS_DIR, cacheBytesOf, loadInventory } from './inventory.js';
 import { LAYER_META_DIR } from './layer-meta.js';
@@ -141,7 +142,7 @@ export async function diskUsage(store: Store, options: { verbose?: boolean; now?
       if (name === 'entries') continue;
       const rel = `${CACHE_DIR}/${name}`;
       const u = measureTree(join(cacheDir, name));
-      const category: DuCategory = rel === BUILD_RECORDS_DIR_NAME ? 'build records' : name === 'leases' ? 'other' : 'cache index';
+      const category: DuCategory = rel === BUILD_RECORDS_DIR_NAME || rel === REPLAY_DIR ? 'build records' : name === 'leases' ? 'other' : 'cache index';
       add({ category, name: rel, bytes: u.bytes, inUseByImages: false, reclaimable: false }, u.files);
     }
   }

@@ -28,6 +28,7 @@
 import { lstatSync, readlinkSync, statfsSync, type Stats } from 'node:fs';
 import { rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { REPLAY_DIR } from './build-records.js';
 import { matchesFilter, onlyTimeFilters, type CacheFilter } from './cache-filter.js';
 import { measureTree, allocated } from './disk-usage.js';
 import { cacheBytesOf, entryFile, loadInventory, type CacheMountUsage, type Inventory, type ListedEntry } from './inventory.js';
@@ -406,5 +407,8 @@ async function prunePass(store: Store, inv: Inventory, leases: LiveLeases, optio
     report.tmp.push({ name: item.name, bytes });
     report.freedBytes += bytes;
   }
+  // The launcher's replay records (src/cli/replay.ts): small, remade by the next all-cached build,
+  // and what a prune removed may be what they vouch for.
+  await rm(join(paths.root, REPLAY_DIR), { recursive: true, force: true });
   return report;
 }

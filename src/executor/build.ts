@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ensureLayerDir } from '../cache/layers.js';
 import { tempDirIn, type Store } from '../cache/store/index.js';
 import { BuildIndex, type BuildCacheEntry, type CachedLayer } from '../cache/build-index.js';
-import { readBuildRecord, writeBuildRecord, type BuildRecord, type StepRecord } from '../cache/build-records.js';
+import { buildRecordPath, readBuildRecord, writeBuildRecord, type BuildRecord, type StepRecord } from '../cache/build-records.js';
 import { stepRecord } from './miss-reasons.js';
 import { loadHashMemo, type PersistentHashMemo } from '../cache/hash-memo.js';
 import { Lease } from '../cache/leases.js';
@@ -17,7 +17,7 @@ import { keyContextFor, stageKeys, type KeyContext } from './step-keys.js';
 import { holdEntries, recordPendingBlobs, reuseEntry, storeStepLayer, type CachedStepLayer, type PendingBlob, type StepCacheContext } from './step-cache.js';
 import { parseContainerfile } from '../containerfile/parser.js';
 import { ContainerfileError, ErrorCodes, OboxError } from '../errors.js';
-import { composeImage, emptyConfig, normalizeReference, type ContainerConfig, type HistoryEntry, type Image, type ImageConfig, type Layer } from '../image/index.js';
+import { composeImage, Digest, emptyConfig, normalizeReference, type ContainerConfig, type HistoryEntry, type Image, type ImageConfig, type Layer } from '../image/index.js';
 import { parseInstructions, resolveMounts, type Instruction } from '../instructions/index.js';
 import { DEFAULT_PATH, formatPlatform, hostPlatform, parsePlatform, planBuild, type BuildPlan, type PlannedStage, type StageScope, type StepContext } from '../plan/index.js';
 import type { BuildEventSink } from './events.js';
@@ -31,7 +31,7 @@ import { copyStep, type CopyStepContext } from './copy-step.js';
 import { loadBaseImage, stageSteps } from './base-image.js';
 import { recoverAbandoned } from './recover.js';
 import { DeferredRecords, type Hashing } from './deferred-records.js';
-import { contextSource, type SourceTree } from './copy/index.js';
+import { contextSource, isHttpSource, type SourceTree } from './copy/index.js';
 import { loadIgnoreRules } from '../context/ignore.js';
 
 export interface BuildOptions {
@@ -76,6 +76,21 @@ export interface BuildResult {
   newBytes: number;
   durationMs: number;
   cache: BuildCacheStats;
+  /** What a repeat of this build depends on beyond its Containerfile and context (src/cli/replay.ts). */
+  dependsOn: BuildDependencies;
+}
+
+export interface BuildDependencies {
+  /** The context directory as resolved. */
+  contextDir: string;
+  /** Cache entry files of the steps that hit (an entry file's mtime is its last use). */
+  entryFiles: string[];
+  /** Layer dirs and blobs the hits and the image use, and the image's manifest and config blobs. */
+  storeFiles: string[];
+  /** The record `cache why` reads, as this build wrote it. */
+  buildRecordFile: string;
+  /** A step read something outside the context and the store (ADD of a URL without --checksum). */
+  remote: boolean;
 }
 
 interface StageResult {
@@ -117,6 +132,7 @@ interface BuildState {
   stats: BuildCacheStats;
   previous: BuildRecord | undefined;
   record: StepRecord[];
+  dependsOn: Omit<BuildDependencies, 'buildRecordFile' | 'contextDir'>;
 }
 
 function emit(state: BuildState, event: Parameters<BuildEventSink>[0]): void {
@@ -274,6 +290,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
       if (!hit) layer = made = await fresh(state, await runRunStep(state, step, cc, dirs, id), withBlob);
       history.push(historyEntry(!layer));
     } else if (ins.kind === 'copy' || ins.kind === 'add') {
+      if (ins.kind === 'add' && ins.checksum === undefined && ins.sources.some((s) => s.kind === 'path' && isHttpSource(s.path))) state.dependsOn.remote = true;
       if (!hit) {
         const ctx: CopyStepContext = {
           context: state.context,
@@ -326,6 +343,9 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
     if (hit) {
       state.stats.hits++;
       await state.cache.index.touch(key.key);
+      state.dependsOn.entryFiles.push(state.cache.index.entryPath(key.key));
+      if (reused) state.dependsOn.storeFiles.push(reused.dir);
+      if (entry.layer?.digest) state.dependsOn.storeFiles.push(state.opts.store.blobs.path(Digest.parse(entry.layer.digest)));
     } else {
       state.stats.misses++;
       const newEntry: BuildCacheEntry = {
@@ -561,6 +581,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     stats: { hits: 0, misses: 0, filesHashed: 0 },
     previous,
     record: [],
+    dependsOn: { entryFiles: [], storeFiles: [], remote: false },
   };
   const saveRecord = async (): Promise<void> => {
     if (state.record.length === 0) return;
@@ -594,15 +615,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     for (const layer of final.layers) if (state.newBlobs.has(layer)) newBytes += await layer.size();
     const names = tags.map((t) => normalizeReference(t).toString());
     state.stats.filesHashed = memo.hashed;
+    const [id, digest] = [await image.configDigest(), await image.digest()];
+    const blobPath = (d: string): string => opts.store.blobs.path(Digest.parse(d));
+    const imageFiles = [blobPath(digest), blobPath(id), ...(await Promise.all(final.layers.map(async (l) => blobPath(await l.digest()))))];
     return {
       image,
-      id: await image.configDigest(),
-      digest: await image.digest(),
+      id,
+      digest,
       names,
       layers: final.layers.length,
       newBytes,
       durationMs: Date.now() - started,
       cache: state.stats,
+      dependsOn: {
+        ...state.dependsOn,
+        storeFiles: [...new Set([...state.dependsOn.storeFiles, ...imageFiles])],
+        contextDir,
+        buildRecordFile: buildRecordPath(opts.store.paths, containerfileId, contextDir),
+      },
     };
   } finally {
     for (const v of state.views) await v.unmount().catch(() => undefined);

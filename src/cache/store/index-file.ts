@@ -40,7 +40,12 @@ export async function updateIndex(
     async () => {
       const before = await readIndex(paths);
       const after = await change(before);
-      if (after !== before) await writeFileAtomic(paths.index, serializeIndex(after), paths.tmp);
+      // Unchanged (a rebuild re-tagging the same image): no write, so index.json keeps its
+      // inode and times, which replay records (src/cli/replay.ts) rely on.
+      if (after !== before) {
+        const bytes = serializeIndex(after);
+        if (!Buffer.from(bytes).equals(serializeIndex(before))) await writeFileAtomic(paths.index, bytes, paths.tmp);
+      }
       return after;
     },
     options,

@@ -7,6 +7,8 @@ import { interruptSignal } from '../signals.js';
 import { readStdin } from '../stdin.js';
 import { openStore } from '../store.js';
 import { sourceDateEpoch } from '../env.js';
+import { ReplayRecorder, SECONDS_MARK } from '../replay.js';
+import type { GlobalOptions } from '../main.js';
 
 /** The flags that take part in a build's cache keys, as `build` and `cache why` both read them. */
 export interface KeyedBuildFlags {
@@ -103,36 +105,60 @@ export function registerBuild(program: Command): void {
     .option('-q, --quiet', 'print only the image ID')
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'tty', 'plain']).default('auto'))
     .action(async (context: string, flags: BuildFlags, cmd: Command) => {
-      const [{ build }, { writeOutputs, parseOutputSpec }] = await Promise.all([import('../../executor/build.js'), import('../outputs.js')]);
-      const outputs = flags.output.map(parseOutputSpec);
-      const keyed = await keyedBuildInputs(flags, context, cmd);
-      const sde = keyed.sourceDateEpoch;
-      const onEvent = createProgress(flags.quiet ? 'quiet' : flags.progress);
-      const result = await build({
-        ...keyed,
-        labels: Object.fromEntries(keyValue(flags.label, '--label', false)),
-        tags: flags.tag,
-        secrets: secrets(flags.secret),
-        ...(flags.runtime ? { runtime: flags.runtime } : {}),
-        signal: interruptSignal,
-        onEvent,
-        noCache: !flags.cache,
-        noCacheStages: flags.cacheFilter,
-      });
-      await writeOutputs(result.image, result.names, outputs, onEvent, sde);
-      if (flags.iidfile) {
-        const { writeFile } = await import('node:fs/promises');
-        await writeFile(flags.iidfile, result.id);
+      const recorder = ReplayRecorder.fromEnvironment();
+      recorder?.begin({ context, file: flags.file });
+      try {
+        await runBuild(context, flags, cmd, recorder);
+      } finally {
+        recorder?.abandon();
       }
-      if (flags.quiet) {
-        process.stdout.write(`${result.id}\n`);
-        return;
-      }
-      const tags = result.names.length > 0 ? ` ${result.names.join(', ')}` : '';
-      process.stderr.write(
-        `=> built ${result.id.slice(0, 19)}${tags}: ${result.layers} layers, ${humanSize(result.newBytes)} new, ` +
-          `${result.cache.hits} cached/${result.cache.hits + result.cache.misses} steps, ${(result.durationMs / 1000).toFixed(1)}s\n`,
-      );
-      process.stdout.write(`${result.id}\n`);
     });
+}
+
+async function runBuild(context: string, flags: BuildFlags, cmd: Command, recorder: ReplayRecorder | undefined): Promise<void> {
+  const [{ build }, { writeOutputs, parseOutputSpec }] = await Promise.all([import('../../executor/build.js'), import('../outputs.js')]);
+  const outputs = flags.output.map(parseOutputSpec);
+  const keyed = await keyedBuildInputs(flags, context, cmd);
+  const sde = keyed.sourceDateEpoch;
+  const onEvent = createProgress(flags.quiet ? 'quiet' : flags.progress);
+  const result = await build({
+    ...keyed,
+    labels: Object.fromEntries(keyValue(flags.label, '--label', false)),
+    tags: flags.tag,
+    secrets: secrets(flags.secret),
+    ...(flags.runtime ? { runtime: flags.runtime } : {}),
+    signal: interruptSignal,
+    onEvent,
+    noCache: !flags.cache,
+    noCacheStages: flags.cacheFilter,
+  });
+  await writeOutputs(result.image, result.names, outputs, onEvent, sde);
+  if (flags.iidfile) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(flags.iidfile, result.id);
+  }
+  const tags = result.names.length > 0 ? ` ${result.names.join(', ')}` : '';
+  const summary = (seconds: string): string =>
+    `=> built ${result.id.slice(0, 19)}${tags}: ${result.layers} layers, ${humanSize(result.newBytes)} new, ` +
+    `${result.cache.hits} cached/${result.cache.hits + result.cache.misses} steps, ${seconds}s\n`;
+  const printed = flags.quiet ? '' : summary((result.durationMs / 1000).toFixed(1));
+  process.stderr.write(printed);
+  process.stdout.write(`${result.id}\n`);
+  const globals = cmd.optsWithGlobals<GlobalOptions>();
+  await recorder?.finish({
+    store: keyed.store,
+    dependsOn: result.dependsOn,
+    // What a replay cannot repeat: files written elsewhere, standard input, a live terminal display.
+    // Diagnostics (--debug, --log-level info) are this run's, not to be replayed.
+    replayable:
+      outputs.length === 0 &&
+      !flags.iidfile &&
+      flags.file !== '-' &&
+      !process.stdout.isTTY &&
+      !process.stderr.isTTY &&
+      !globals.debug &&
+      (globals.logLevel === 'warn' || globals.logLevel === 'error'),
+    allHits: result.cache.misses === 0 && result.cache.hits > 0,
+    summary: { printed, template: flags.quiet ? '' : summary(SECONDS_MARK) },
+  });
 }
