@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages obox's tests and demo use (Debian/Ubuntu, as root).
+# Installs the system packages obox's tests and demo use (Debian/Ubuntu, as root), and what
+# `npm run build` compiles with (node-gyp's python3 and make, cc for the addon and the launcher).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ packages=(
   skopeo umoci podman buildah docker.io docker-registry
   mmdebstrap busybox-static
   ca-certificates tar gzip xz-utils bzip2 zstd
+  gcc libc6-dev make python3
 )
 
 missing=()

@@ -443,7 +443,7 @@ export function renderReport(res: ResultsFile, level = 2): string {
   out += `${m.date.slice(0, 10)}, ${machineLine(m)}; obox ${res.obox.commit}; ${m.tools.dockerd ?? ''}; ${m.tools.buildah ?? ''}; ${m.tools.podman ?? ''}.\n\n`;
   out +=
     `Runs: ${countsLine(res.counts)}. Tools alternate run by run (${input.tools.map((t) => TOOL_LABELS[t]).join(' → ')}); ` +
-    'a `sync` before every measured command; wall time from spawn to exit of the CLI (obox includes node start-up; ' +
+    'a `sync` before every measured command; wall time from spawn to exit of the CLI (obox: `bin/obox`, whose launcher answers an exact repeat of an all-cached build itself and starts Node otherwise; ' +
     `BuildKit's daemon is already up). The whole run took ${(res.elapsedMs / 60_000).toFixed(1)} min.\n\n`;
   out += mainTable(input);
   for (const w of input.workloads) {
