@@ -52,7 +52,7 @@ export function explainMiss(now: StepSnapshot, before: StepSnapshot | undefined,
     const files = before.sources && now.sources ? fileChanges(before.sources, now.sources, options.fileLimit ?? 10) : [];
     reasons.push(...(files.length > 0 ? files : [`the copied files changed (sources ${a.sources ?? 'none'} → ${b.sources ?? 'none'})`]));
   }
-  reasons.push(...recordChanges(a.fromStages ?? {}, b.fromStages ?? {}, (name, x, y) => (x === undefined || y === undefined ? `--from=${name} is new or gone` : `the result of --from=${name} changed`)));
+  reasons.push(...recordChanges(a.fromStages ?? {}, b.fromStages ?? {}, (name, x, y) => (x === undefined || y === undefined ? `--from=${name} is new or gone` : `what it copies from --from=${name} changed`)));
   reasons.push(...recordChanges(a.mounts ?? {}, b.mounts ?? {}, (target) => `the source of the bind mount at ${target} changed`));
   if (a.sourceDateEpoch !== b.sourceDateEpoch) reasons.push(`SOURCE_DATE_EPOCH changed: ${a.sourceDateEpoch ?? 'unset'} → ${b.sourceDateEpoch ?? 'unset'}`);
   return reasons;

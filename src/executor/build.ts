@@ -116,6 +116,8 @@ interface BuildState {
   stepCounter: number;
   /** Read-only overlay views of stages/images (for --from), unmounted when the build ends. */
   views: Array<{ unmount(): Promise<void> }>;
+  /** A read-only view of each finished stage that COPY --from read (for its key, then its copy). */
+  stageViews: Map<number, Promise<string>>;
   /** Layers whose blobs this build wrote (for the "new" size). */
   newBlobs: Set<Layer>;
   /** Entries in step order; intermediate layers hashed in the background. */
@@ -474,9 +476,9 @@ async function rootfsOf(state: BuildState, from: string): Promise<string> {
   const byName = state.plan.allStages.find((s) => s.name === from.toLowerCase() || String(s.index) === from);
   let dirs: string[];
   if (byName) {
-    const result = state.results.get(byName.index);
-    if (!result) throw new OboxError(ErrorCodes.semantic, `stage ${from} has not been built yet`);
-    dirs = result.dirs;
+    const view = await stageView(state, byName.index);
+    if (view === undefined) throw new OboxError(ErrorCodes.semantic, `stage ${from} has not been built yet`);
+    return view;
   } else if (from === 'scratch') {
     dirs = [];
   } else {
@@ -490,6 +492,18 @@ async function rootfsOf(state: BuildState, from: string): Promise<string> {
     for (const layer of await image.layers()) dirs.push(await ensureLayerDir(state.opts.store, layer));
   }
   return readOnlyView(state, dirs);
+}
+
+/** The read-only view of a finished stage's result (one per stage and build); undefined before it ran. */
+async function stageView(state: BuildState, index: number): Promise<string | undefined> {
+  const result = state.results.get(index);
+  if (!result) return undefined;
+  let view = state.stageViews.get(index);
+  if (!view) {
+    view = readOnlyView(state, result.dirs);
+    state.stageViews.set(index, view);
+  }
+  return view;
 }
 
 /** A read-only merged view of layer dirs, unmounted when the build ends. */
@@ -572,9 +586,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     deferred: new DeferredRecords(opts.store, index, layerOptions),
     viewDirs: new Set(),
     views: [],
+    stageViews: new Map(),
     created: isoTime(opts.sourceDateEpoch),
     cache: { store: opts.store, index, lease, layerOptions },
-    keys: keyContextFor({ store: opts.store, plan, context, contextDir, memo, sourceDateEpoch: opts.sourceDateEpoch, network: opts.network, tempDir: scratchDir, signal: opts.signal }, results),
+    keys: keyContextFor(
+      {
+        store: opts.store,
+        plan,
+        context,
+        contextDir,
+        memo,
+        sourceDateEpoch: opts.sourceDateEpoch,
+        network: opts.network,
+        tempDir: scratchDir,
+        signal: opts.signal,
+        stageRootfs: (i) => stageView(state, i),
+      },
+      results,
+    ),
     memo,
     exported: exportedStages(plan),
     pendingBlobs: [],
@@ -601,6 +630,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     // Every step has run: the views can go, and the queued entries get recorded.
     for (const v of state.views.splice(0)) await v.unmount();
     state.viewDirs.clear();
+    state.stageViews.clear();
     await state.deferred.flush({ wait: true });
     const final = state.results.get(plan.target.index)!;
     let cc = final.config.config ?? {};

@@ -6,8 +6,11 @@
  *     digests memoised by path/inode/size/mtime/ctime, so an unchanged context is only stat'ed).
  *     `--chown` is not resolved here: the owner is a function of the chown text (in the
  *     instruction) and the parent's /etc/passwd (in the parent key), so no mount is needed;
- *   - COPY --from=STAGE / RUN --mount=type=bind,from=STAGE: that stage's result key (a rebuilt
- *     stage invalidates its consumers); --from=IMAGE: the image's manifest digest;
+ *   - COPY --from=STAGE: the content digest of exactly what it copies from that stage's result
+ *     (as for the context: bytes, mode, owner, link targets, xattrs; never mtimes), so a rebuilt
+ *     stage invalidates the consumers whose files changed, and only those (as BuildKit does);
+ *     RUN --mount=type=bind,from=STAGE: that stage's result key; --from=IMAGE: the image's
+ *     manifest digest;
  *   - RUN --mount=type=bind from the context: the content digest of the mounted tree.
  * Cache mounts, tmpfs, secrets and proxy args are deliberately not inputs (as in BuildKit).
  * The build and `obox cache why` both call `keyOfStep`, so they can never disagree.
@@ -16,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { computeStepKey, type StepKey, type StepParent, type StepPlatform } from '../cache/step-key.js';
 import type { Store } from '../cache/store/index.js';
 import { ErrorCodes, OboxError } from '../errors.js';
-import { canonicalInstruction, resolveMounts, type Instruction } from '../instructions/index.js';
+import { canonicalInstruction, resolveMounts, type CopyInstruction, type Instruction } from '../instructions/index.js';
 import type { BuildPlan, StepContext } from '../plan/index.js';
 import type { ContainerConfig } from '../image/index.js';
 import { applyMetadata } from './metadata.js';
@@ -37,6 +40,11 @@ export interface KeyContext {
   network: 'host' | 'none';
   /** The result key of an already evaluated stage (by index), or undefined. */
   stageResult: (index: number) => string | undefined;
+  /**
+   * A read-only root filesystem of a finished stage's result (by index), for COPY --from's
+   * content digest; undefined when it is not there (cache why: the stage would be rebuilt).
+   */
+  stageRootfs: (index: number) => Promise<string | undefined>;
   tempDir: string;
   signal?: AbortSignal | undefined;
 }
@@ -70,9 +78,35 @@ export function parentDigest(parent: StepParent): string {
   return parent.kind === 'step' ? parent.key : parent.kind === 'image' ? parent.digest : SCRATCH_DIGEST;
 }
 
+/** The stage `--from=NAME` names (by name or index), if it names one. */
+function stageNamed(kc: KeyContext, from: string) {
+  return kc.plan.allStages.find((s) => s.name === from.toLowerCase() || String(s.index) === from);
+}
+
+/**
+ * What stands for COPY --from's sources when the stage's result is not there to read (cache
+ * why, for a stage that would be rebuilt): a digest no build ever records.
+ */
+export function unbuiltStageDigest(stageResultKey: string): string {
+  return `sha256:${createHash('sha256').update(`obox:unbuilt-stage\0${stageResultKey}`).digest('hex')}`;
+}
+
+/** COPY --from=STAGE: the digest of what it copies from the stage's result. */
+async function copiedFromStage(kc: KeyContext, ins: CopyInstruction, stageIndex: number, workdir: string): Promise<string> {
+  const rootfs = await kc.stageRootfs(stageIndex);
+  if (rootfs === undefined) return unbuiltStageDigest(kc.stageResult(stageIndex) ?? SCRATCH_DIGEST);
+  const tree = rootfsSource(rootfs, `--from=${ins.from}`);
+  // No persistent memo: a view's paths and device are new each build.
+  const digest = await digestCopySources(
+    { ...copyRequestFrom(ins, { tree, workdir }), chown: undefined },
+    { tempDir: kc.tempDir, ...(kc.sourceDateEpoch !== undefined ? { timestamp: kc.sourceDateEpoch } : {}), ...(kc.signal ? { signal: kc.signal } : {}) },
+  );
+  return digest.digest;
+}
+
 /** The result key/digest that `--from=NAME` refers to. */
 async function fromDigest(kc: KeyContext, from: string): Promise<string> {
-  const stage = kc.plan.allStages.find((s) => s.name === from.toLowerCase() || String(s.index) === from);
+  const stage = stageNamed(kc, from);
   if (stage) {
     const key = kc.stageResult(stage.index);
     if (key === undefined) throw new OboxError(ErrorCodes.semantic, `stage ${from} has not been built yet`);
@@ -102,7 +136,8 @@ export async function keyOfStep(kc: KeyContext, step: StepContext, parent: StepP
   let fromStages: Map<string, string> | undefined;
   let mounts: Map<string, string> | undefined;
   if (ins.kind === 'copy' && ins.from !== undefined) {
-    fromStages = new Map([[ins.from, await fromDigest(kc, ins.from)]]);
+    const stage = stageNamed(kc, ins.from);
+    fromStages = new Map([[ins.from, stage ? await copiedFromStage(kc, ins, stage.index, workdir) : await fromDigest(kc, ins.from)]]);
   } else if (ins.kind === 'copy' || ins.kind === 'add') {
     const request = { ...copyRequestFrom(ins, { tree: kc.context, workdir }), chown: undefined };
     const digest = await digestCopySources(request, {

@@ -68,7 +68,7 @@ describe('explainMiss', () => {
     };
     expect(explainMiss(b, a)).toEqual([
       'the platform changed: linux/amd64 → linux/arm64',
-      'the result of --from=build changed',
+      'what it copies from --from=build changed',
       'the source of the bind mount at /src changed',
       'SOURCE_DATE_EPOCH changed: unset → 5',
     ]);

@@ -33,6 +33,7 @@ describe('keyOfStep', () => {
       sourceDateEpoch: undefined,
       network: 'host',
       stageResult: () => `sha256:${'c'.repeat(64)}`,
+      stageRootfs: async () => undefined,
       tempDir: dir,
       ...extra,
     };
@@ -92,12 +93,26 @@ describe('keyOfStep', () => {
     expect(await keyOf('FROM img\nRUN --network=host echo hi\n', c)).toBe(await keyOf('FROM img\nRUN echo hi\n', c));
   });
 
-  it('COPY --from uses the source stage result; a bind mount from the context its content', async () => {
+  it('COPY --from=STAGE uses the content of what it copies from the stage; a bind mount from the context its content', async () => {
     const c = tree('from', { 'conf/x': '1\n' });
     const text = 'FROM img AS a\nRUN true\nFROM img\nCOPY --from=a /x /x\n';
-    const k1 = await keyOf(text, c, { stageResult: () => `sha256:${'1'.repeat(64)}` });
-    const k2 = await keyOf(text, c, { stageResult: () => `sha256:${'2'.repeat(64)}` });
-    expect(k1).not.toBe(k2);
+    const stage = tree('from-stage', { x: 'one\n', other: 'o\n' });
+    const fromStage = { stageRootfs: async () => stage };
+    const k1 = await keyOf(text, c, { ...fromStage, stageResult: () => `sha256:${'1'.repeat(64)}` });
+    // Another result key, the same copied content: the same key (a rebuilt stage that made the same files).
+    expect(await keyOf(text, c, { ...fromStage, stageResult: () => `sha256:${'2'.repeat(64)}` })).toBe(k1);
+    // What it does not copy does not count; a touched file does not either; content and mode do.
+    writeFileSync(path.join(stage, 'other'), 'changed\n');
+    utimesSync(path.join(stage, 'x'), new Date(1), new Date(1));
+    expect(await keyOf(text, c, fromStage)).toBe(k1);
+    chmodSync(path.join(stage, 'x'), 0o755);
+    const k2 = await keyOf(text, c, fromStage);
+    expect(k2).not.toBe(k1);
+    writeFileSync(path.join(stage, 'x'), 'two\n');
+    expect(await keyOf(text, c, fromStage)).not.toBe(k2);
+    // A stage not there to read (cache why, the stage would be rebuilt): a key no build records.
+    const unbuilt = await keyOf(text, c, { stageResult: () => `sha256:${'1'.repeat(64)}` });
+    expect([k1, k2]).not.toContain(unbuilt);
     expect(await keyOf('FROM img\nCOPY --from=scratch /x /x\n', c)).toMatch(/^sha256:/);
     expect(SCRATCH_DIGEST).toMatch(/^sha256:[0-9a-f]{64}$/);
     const bind = 'FROM img\nRUN --mount=type=bind,source=conf,target=/conf cat /conf/x\n';
