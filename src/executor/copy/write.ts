@@ -14,7 +14,7 @@
  * The target is inside the destination root (dest.ts resolved it), and every directory below it
  * that the walk goes through is checked to be a real directory, so writes cannot be redirected.
  */
-import { closeSync, constants, lstatSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes } from '../../errors.js';
 import { hostFs } from '../../layer/index.js';
@@ -47,25 +47,38 @@ function lstatOrNull(p: string) {
   }
 }
 
-async function copyContent(src: string, dest: string, size: bigint): Promise<{ digest: string; size: number }> {
+/**
+ * Copies a file's content to a new `dest`, and its metadata when `meta` has no xattrs: then a
+ * small file gets owner, mode and times through its open descriptor (each path-based call would
+ * look the path up again through every layer of the overlay). Returns whether it applied meta.
+ */
+async function copyContent(src: string, dest: string, size: bigint, meta: EntryMetadata): Promise<{ digest: string; size: number; metaApplied: boolean }> {
   // Small files synchronously in one go (see readSmallFile), big ones streamed.
   const small = size <= BigInt(SMALL_FILE) ? readSmallFile(src) : null;
   if (small) {
     const fd = openSync(dest, CREATE, 0o600);
+    const viaFd = meta.xattrs.length === 0;
     try {
       let off = 0;
       while (off < small.data.length) off += writeSync(fd, small.data, off, small.data.length - off);
+      if (viaFd) {
+        // The order applyMetadata keeps: owner first (it clears setuid bits), then mode, times.
+        fchownSync(fd, meta.uid, meta.gid);
+        fchmodSync(fd, meta.mode);
+        futimesSync(fd, meta.atime, meta.mtime);
+      }
     } finally {
       closeSync(fd);
     }
-    return { digest: small.digest, size: small.data.length };
+    return { digest: small.digest, size: small.data.length, metaApplied: viaFd };
   }
   const out = await fsp.open(dest, CREATE, 0o600);
   try {
-    return await streamFile(src, async (chunk) => {
+    const r = await streamFile(src, async (chunk) => {
       let off = 0;
       while (off < chunk.length) off += (await out.write(chunk, off, chunk.length - off)).bytesWritten;
     });
+    return { ...r, metaApplied: false };
   } finally {
     await out.close();
   }
@@ -78,17 +91,20 @@ export async function writeSource(ctx: WriteContext, item: PlannedSource, target
   const dirs: Array<{ host: string; meta: EntryMetadata }> = [];
   const filters: WalkFilters = { ...ctx.filters, include: item.include };
   const shown = (p: string) => containerPathOf(ctx.root, p);
+  // Directories this copy created: nothing can be in the way below them.
+  const created = new Set<string>();
 
   for await (const entry of walkSource(item.tree, item.rel, item.st, filters)) {
     const type = typeOf(entry.st);
     if (type === undefined) continue;
     const dest = entry.rel === '' ? target : path.join(target, entry.rel);
     const meta = await metadataFor(entry.host, entry.st, type, rules);
-    const existing = lstatOrNull(dest);
+    const existing = created.has(path.dirname(dest)) ? null : lstatOrNull(dest);
 
     if (type === 'dir') {
       if (existing === null) {
         await fsp.mkdir(dest, 0o700);
+        created.add(dest);
         ctx.tally.directories++;
       } else if (!existing.isDirectory()) {
         throw new CopyError(ErrorCodes.semantic, `cannot copy to non-directory: ${shown(dest)}`, {
@@ -121,11 +137,11 @@ export async function writeSource(ctx: WriteContext, item: PlannedSource, target
         ctx.records.push(makeRecord(item, entry, meta, { content: first.digest }));
         continue;
       }
-      const { digest, size } = await copyContent(entry.host, dest, entry.st.size);
+      const { digest, size, metaApplied } = await copyContent(entry.host, dest, entry.st.size, meta);
       if (entry.st.nlink > 1n) links.set(key, { path: dest, digest });
       ctx.tally.files++;
       ctx.tally.bytes += size;
-      await applyMetadata(dest, meta);
+      if (!metaApplied) await applyMetadata(dest, meta);
       ctx.records.push(makeRecord(item, entry, meta, { content: digest, size }));
       continue;
     }
