@@ -669,6 +669,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     // What this build learned stays useful even when it failed: the files it hashed, the
     // steps it ran (for `cache why`).
     await Promise.allSettled([memo.save(), saveRecord()]);
+    await state.deferred.close().catch(() => undefined);
     await rm(scratchDir, { recursive: true, force: true });
     await lease.release().catch(() => undefined);
     unregisterLease();

@@ -4,7 +4,7 @@
  *
  * A layer of a stage that does not reach the image needs only its diffID (for its place in
  * layers-v1/). Hashing a big one (an apt-get layer: hundreds of MB) takes most of a second, so it
- * runs while the next steps do (they mostly wait for runc), and the layer dir stays at its
+ * runs while the next steps do, in a worker thread (directory-hasher.ts), and the layer dir stays at its
  * provisional path in the build's scratch dir meanwhile. At step boundaries — never while a mount
  * is being set up — finished ones move into layers-v1/ (`moved` maps the old path to the new
  * one for later mounts) and their entries are recorded.
@@ -14,7 +14,8 @@
  * differently. A build killed before a queued entry is recorded simply leaves it unrecorded.
  */
 import type { BuildCacheEntry, BuildIndex } from '../cache/build-index.js';
-import { adoptLayerDir, diffIdOfDirectory } from '../cache/layers.js';
+import { adoptLayerDir } from '../cache/layers.js';
+import { DirectoryHasher } from '../cache/directory-hasher.js';
 import type { Store } from '../cache/store/index.js';
 import type { Digest } from '../image/index.js';
 import type { WriteLayerOptions } from '../layer/index.js';
@@ -36,6 +37,7 @@ export class DeferredRecords {
   /** Provisional layer dir → its place in layers-v1/. */
   readonly moved = new Map<string, string>();
   private readonly queue: Queued[] = [];
+  private readonly hasher = new DirectoryHasher();
 
   constructor(
     private readonly store: Store,
@@ -45,12 +47,17 @@ export class DeferredRecords {
 
   /** Starts hashing a provisional layer dir; its entry's layer is filled in when recorded. */
   hash(dir: string): Hashing {
-    const h: Hashing = { dir, done: false, result: diffIdOfDirectory(dir, this.layerOptions).then((r) => r.diffId) };
+    const h: Hashing = { dir, done: false, result: this.hasher.hash(dir, this.layerOptions) };
     h.result.then(
       () => (h.done = true),
       () => (h.done = true),
     );
     return h;
+  }
+
+  /** Ends the hashing worker (at the end of the build, whatever its outcome). */
+  close(): Promise<void> {
+    return this.hasher.close();
   }
 
   /** Whether nothing is waiting: an entry recorded now would be in order. */
