@@ -14,9 +14,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  // The layer-hashing worker (src/cache/directory-hasher.ts) loads ./hash-worker.js beside the
+  // The layer-hashing worker (src/executor/directory-hasher.ts) loads ./hash-worker.js beside the
   // module that starts it: in the bundle, dist/bundle/hash-worker.js.
-  entryPoints: { main: join(root, 'dist', 'cli', 'main.js'), 'hash-worker': join(root, 'dist', 'cache', 'hash-worker.js') },
+  entryPoints: { main: join(root, 'dist', 'cli', 'main.js'), 'hash-worker': join(root, 'dist', 'executor', 'hash-worker.js') },
   bundle: true,
   splitting: true,
   format: 'esm',

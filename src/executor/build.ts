@@ -289,7 +289,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
     const historyEntry = (emptyLayer: boolean): HistoryEntry => ({ created: stepCreated, created_by: historyText(ins, cc, step.args), comment: 'obox.containerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) });
     if (ins.kind === 'run') {
       cacheMounts = resolveMounts(ins.mounts).flatMap((m) => (m.type === 'cache' ? [m.id] : []));
-      if (!hit) layer = made = await fresh(state, await runRunStep(state, step, cc, dirs, id), withBlob);
+      if (!hit) layer = made = await fresh(state, await runRunStep(state, step, cc, dirs, id, !withBlob), withBlob);
       history.push(historyEntry(!layer));
     } else if (ins.kind === 'copy' || ins.kind === 'add') {
       if (ins.kind === 'add' && ins.checksum === undefined && ins.sources.some((s) => s.kind === 'path' && isHttpSource(s.path))) state.dependsOn.remote = true;
@@ -303,7 +303,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
           source: state.plan.source,
           signal: state.opts.signal,
         };
-        const r = await withStepFilesystem(state.fs, dirs, (rootfs) => copyStep(ins, rootfs, ctx));
+        const r = await withStepFilesystem(state.fs, dirs, (rootfs) => copyStep(ins, rootfs, ctx), { deferSync: !withBlob });
         layer = made = await fresh(state, r.layer, withBlob);
       }
       history.push(historyEntry(!layer));
@@ -315,7 +315,7 @@ async function runStage(state: BuildState, stage: PlannedStage, position: number
         const r = await withStepFilesystem(state.fs, dirs, async (rootfs) => {
           const owner = user ? await resolveUser(rootfs, user) : undefined;
           await mkdirAllInRoot(rootfs, wd, owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {});
-        });
+        }, { deferSync: !withBlob });
         layer = made = await fresh(state, r.layer, withBlob);
       }
       history.push(historyEntry(!layer));
@@ -393,8 +393,8 @@ interface FreshLayer extends CachedStepLayer {
 /** A fresh step layer, on its way into the store (undefined: the step changed nothing). */
 async function fresh(state: BuildState, step: StepLayer | undefined, withBlob: boolean): Promise<FreshLayer | undefined> {
   if (!step) return undefined;
-  // Only a diffID is needed, and it can wait: hashed while the next steps run.
-  if (!withBlob) return { layer: step.layer, dir: step.dir, cached: state.deferred.hash(step.dir) };
+  // Only a diffID is needed, and it can wait: flushed and hashed while the next steps run.
+  if (!withBlob) return { layer: step.layer, dir: step.dir, cached: state.deferred.hash(step.dir, !step.synced) };
   const { stored, cached } = await storeStepLayer(state.cache, step);
   state.newBlobs.add(stored.layer);
   return { ...stored, cached };
@@ -422,7 +422,7 @@ async function recordMiss(state: BuildState, entry: BuildCacheEntry, made: Fresh
   return winner && theirs !== undefined ? { layer: theirs ?? undefined, createdAt: winner.createdAt } : undefined;
 }
 
-async function runRunStep(state: BuildState, step: StepContext, cc: ContainerConfig, dirs: string[], id: number) {
+async function runRunStep(state: BuildState, step: StepContext, cc: ContainerConfig, dirs: string[], id: number, deferSync: boolean) {
   const ins = step.expanded;
   if (ins.kind !== 'run') throw new Error('not a RUN step');
   const scratch = await mkdtemp(path.join(state.scratchDir, 'run-'));
@@ -457,7 +457,7 @@ async function runRunStep(state: BuildState, step: StepContext, cc: ContainerCon
         failure = { exitCode: result.exitCode, tail: result.outputTail, runtimeError: result.runtimeError };
         throw new Error('step failed');
       }
-    }).catch((e: unknown) => {
+    }, { deferSync }).catch((e: unknown) => {
       if (failure) {
         const what = argv.join(' ');
         const detail = [failure.runtimeError ? `  runtime: ${failure.runtimeError}` : '', failure.tail ? lastLines(failure.tail, 20) : ''].filter(Boolean).join('\n');

@@ -15,7 +15,7 @@
  */
 import type { BuildCacheEntry, BuildIndex } from '../cache/build-index.js';
 import { adoptLayerDir } from '../cache/layers.js';
-import { DirectoryHasher } from '../cache/directory-hasher.js';
+import { DirectoryHasher } from './directory-hasher.js';
 import type { Store } from '../cache/store/index.js';
 import type { Digest } from '../image/index.js';
 import type { WriteLayerOptions } from '../layer/index.js';
@@ -45,9 +45,12 @@ export class DeferredRecords {
     private readonly layerOptions: WriteLayerOptions,
   ) {}
 
-  /** Starts hashing a provisional layer dir; its entry's layer is filled in when recorded. */
-  hash(dir: string): Hashing {
-    const h: Hashing = { dir, done: false, result: this.hasher.hash(dir, this.layerOptions) };
+  /**
+   * Starts hashing a provisional layer dir (flushing it to disk first when `sync`: an upper dir
+   * unmounted without its syncfs); its entry's layer is filled in when recorded.
+   */
+  hash(dir: string, sync: boolean): Hashing {
+    const h: Hashing = { dir, done: false, result: this.hasher.hash(dir, this.layerOptions, sync) };
     h.result.then(
       () => (h.done = true),
       () => (h.done = true),

@@ -28,6 +28,8 @@ export interface StepLayer {
   layer: Layer & { committed(): Promise<CommittedLayer> };
   /** The layer's unpacked dir (overlay form): the next step's lower dir. */
   dir: string;
+  /** Flushed to disk already (false: with deferSync, the caller must before trusting it). */
+  synced: boolean;
 }
 
 export interface StepFsResult<T> {
@@ -36,8 +38,16 @@ export interface StepFsResult<T> {
   layer: StepLayer | undefined;
 }
 
-/** Runs `work` with the merged root filesystem of `lowerDirs` (base first) and commits the diff. */
-export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: readonly string[], work: (rootfs: string) => Promise<T>): Promise<StepFsResult<T>> {
+/**
+ * Runs `work` with the merged root filesystem of `lowerDirs` (base first) and commits the diff.
+ * `deferSync`: skip the syncfs after the unmount; the layer comes back with synced: false.
+ */
+export async function withStepFilesystem<T>(
+  ctx: StepFsContext,
+  lowerDirs: readonly string[],
+  work: (rootfs: string) => Promise<T>,
+  options: { deferSync?: boolean } = {},
+): Promise<StepFsResult<T>> {
   const stateDir = await tempDirIn(ctx.store.paths.tmp, 'step');
   // Registered before the mount, so on a forced exit it runs after the unmount (newest first).
   const unregister = registerCleanup(() => rm(stateDir, { recursive: true, force: true }));
@@ -50,15 +60,16 @@ export async function withStepFilesystem<T>(ctx: StepFsContext, lowerDirs: reado
       await mount.unmount();
       throw e;
     }
-    await mount.unmount({ keepUpper: true });
+    const synced = options.deferSync !== true;
+    await mount.unmount({ keepUpper: true, syncUpper: synced });
     const upper = mount.upperDir!;
     await pruneUnchangedDirs(upper, lowerDirs);
     if ((await readdir(upper)).length === 0) return { value, layer: undefined };
     // Nothing is hashed or compressed here: the upper dir is the layer, committed on first use.
-    const options = { overlay: { xattrs: 'trusted' as const }, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}) };
+    const layerOptions = { overlay: { xattrs: 'trusted' as const }, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}) };
     const dir = path.join(ctx.layersDir, path.basename(stateDir));
     await rename(upper, dir);
-    return { value, layer: { layer: layerFromDirectory(ctx.store, dir, options), dir } };
+    return { value, layer: { layer: layerFromDirectory(ctx.store, dir, layerOptions), dir, synced } };
   } finally {
     await rm(stateDir, { recursive: true, force: true });
     unregister();

@@ -63,6 +63,12 @@ export interface OverlayMountOptions {
 export interface UnmountOptions {
   /** Keep `upperDir` (to commit it); default false: remove it with everything else. */
   keepUpper?: boolean;
+  /**
+   * With keepUpper: flush the upper dir's filesystem (syncfs) before returning, as a volatile
+   * overlay needs before its upper dir can be trusted; default true. False when the caller
+   * flushes it later, off the critical path, before trusting it (deferred-records.ts).
+   */
+  syncUpper?: boolean;
 }
 
 export interface OverlayMount {
@@ -111,7 +117,7 @@ export async function mountOverlay(opts: OverlayMountOptions): Promise<OverlayMo
   let inflight: Promise<void> | undefined;
   let unregister: () => void = () => {};
 
-  const teardown = async (keepUpper: boolean): Promise<void> => {
+  const teardown = async (keepUpper: boolean, syncUpper: boolean): Promise<void> => {
     let lazy = false;
     // Once mount(8) ran, whatever is at the target is ours (prepareTarget checked it was free),
     // even if mount reported failure after all.
@@ -131,7 +137,7 @@ export async function mountOverlay(opts: OverlayMountOptions): Promise<OverlayMo
         hint: 'a process still used the mount (its cwd or an open file); unmount again without keepUpper to remove it',
       });
     }
-    if (keepUpper && useVolatile && upperDir !== undefined) await syncFilesystem(upperDir);
+    if (keepUpper && syncUpper && useVolatile && upperDir !== undefined) await syncFilesystem(upperDir);
     if (workDir !== undefined) await removeTree(workDir);
     for (const e of state.empties) await removeTree(e);
     if (state.createdTarget) await fsp.rmdir(target).catch(ignoreGone);
@@ -158,7 +164,7 @@ export async function mountOverlay(opts: OverlayMountOptions): Promise<OverlayMo
     },
     unmount(u: UnmountOptions = {}) {
       if (state.done) return Promise.resolve();
-      inflight ??= teardown(u.keepUpper ?? false).then(
+      inflight ??= teardown(u.keepUpper ?? false, u.syncUpper ?? true).then(
         () => {
           state.done = true;
           unregister();

@@ -1,16 +1,30 @@
 /**
- * Worker thread entry (directory-hasher.ts): computes layer dirs' diffIDs off the main thread,
- * so the tar-and-sha256 of an intermediate layer runs on another core while the build goes on.
+ * Worker thread entry (directory-hasher.ts): flushes and hashes layer dirs off the main thread,
+ * so the syncfs and tar-and-sha256 of an intermediate layer run on another core while the build
+ * goes on.
  */
 import { parentPort } from 'node:worker_threads';
-import { OboxError, type ErrorCode } from '../errors.js';
+import { OboxError, ErrorCodes, type ErrorCode } from '../errors.js';
 import type { WriteLayerOptions } from '../layer/index.js';
-import { diffIdOfDirectory } from './layers.js';
+import { diffIdOfDirectory } from '../cache/layers.js';
+import { syncFileSystemOf } from './overlay/mounter.js';
 
 export interface HashRequest {
   id: number;
   dir: string;
   options: WriteLayerOptions;
+  /** Flush the dir's filesystem to disk first (an overlay upper dir unmounted without it). */
+  sync: boolean;
+}
+
+/** syncfs of dir's filesystem, then its diffID: what a deferred layer needs before it is adopted. */
+export async function syncAndHash(dir: string, options: WriteLayerOptions, sync: boolean): Promise<string> {
+  if (sync) {
+    await syncFileSystemOf(dir).catch((e: unknown) => {
+      throw new OboxError(ErrorCodes.environment, `writing ${dir} to disk failed: ${(e as Error).message}`, { hint: 'check free space and the kernel log', cause: e });
+    });
+  }
+  return (await diffIdOfDirectory(dir, options)).diffId.toString();
 }
 
 /** An error as it crosses the thread: an OboxError keeps its code and hint, a system error its errno code. */
@@ -40,8 +54,8 @@ export function fromWire(w: WireError): Error {
 }
 
 parentPort?.on('message', (m: HashRequest) => {
-  diffIdOfDirectory(m.dir, m.options).then(
-    (r) => parentPort!.postMessage({ id: m.id, diffId: r.diffId.toString() } satisfies HashReply),
+  syncAndHash(m.dir, m.options, m.sync).then(
+    (diffId) => parentPort!.postMessage({ id: m.id, diffId } satisfies HashReply),
     (e: unknown) => parentPort!.postMessage({ id: m.id, error: toWire(e) } satisfies HashReply),
   );
 });

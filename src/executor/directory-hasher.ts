@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Digest } from '../image/index.js';
 import type { WriteLayerOptions } from '../layer/index.js';
-import { fromWire, type HashReply, type HashRequest } from './hash-worker.js';
-import { diffIdOfDirectory } from './layers.js';
+import { fromWire, syncAndHash, type HashReply, type HashRequest } from './hash-worker.js';
 
 const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
 
@@ -23,13 +22,14 @@ export class DirectoryHasher {
 
   constructor(private readonly workerUrl: URL = WORKER_URL) {}
 
-  hash(dir: string, options: WriteLayerOptions): Promise<Digest> {
+  /** The diffID of dir; `sync`: flush its filesystem first (see syncAndHash). */
+  hash(dir: string, options: WriteLayerOptions, sync = false): Promise<Digest> {
     const worker = this.started();
-    if (!worker) return diffIdOfDirectory(dir, options).then((r) => r.diffId);
+    if (!worker) return syncAndHash(dir, options, sync).then((d) => Digest.parse(d));
     const id = this.nextId++;
     return new Promise<Digest>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, dir, options } satisfies HashRequest);
+      worker.postMessage({ id, dir, options, sync } satisfies HashRequest);
     });
   }
 
